@@ -1,0 +1,392 @@
+"""A candidate's attachments: list them, stream one down, and add one to an application.
+
+Adding is the delicate part. Kombo's add-attachment call has no idempotency key
+and returns no id, so a timeout or a reset after the body was sent leaves us
+not knowing whether the ATS has the file. We never resend blindly: we compare
+the candidate's attachments with a snapshot taken before the upload and tell the
+user what happened. The same file sent twice at once to one application is
+refused by a lock, so it is sent once.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from typing import IO, Any
+from urllib.parse import quote
+
+from flask import Flask, Request, current_app, url_for
+from werkzeug.datastructures import FileStorage
+
+from portal import access, filetype, guard, integrations
+from portal.access import Principal
+from portal.applications import Application, other_applications
+from portal.errors import PortalError, from_kombo
+from portal.integrations import get_kombo
+from portal.kombo import KomboError
+from portal.state import get_store
+
+log = logging.getLogger(__name__)
+
+# Kombo codes meaning "this ATS cannot list attachments" (not a failure of the moment).
+NOT_LISTABLE = {
+    "INTEGRATION.ACTION_NOT_AVAILABLE",
+    "INTEGRATION.ACTION_DISABLED",
+    "INTEGRATION.MODEL_NOT_AVAILABLE",
+    "INTEGRATION.MODEL_DISABLED",
+    "INTEGRATION.PERMISSION_MISSING",
+}
+# Types we let a browser receive as themselves; anything else is sent as octet-stream.
+SAFE_DOWNLOAD_TYPES = {
+    "application/pdf",
+    "application/msword",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.oasis.opendocument.text",
+    "application/rtf",
+    "text/plain",
+    "image/png",
+    "image/jpeg",
+}
+RECONCILE_WAITS = (0.5, 1.5, 3.0)  # seconds between looks at the list after an unknown outcome
+
+
+@dataclass
+class AttachmentList:
+    """The candidate's attachments, or why they cannot be shown."""
+
+    available: bool
+    items: list[dict[str, Any]] = field(default_factory=list)
+    message: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def public(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "available": self.available,
+            "attachments": self.items,
+            "message": self.message,
+            "warnings": self.warnings,
+        }
+
+
+class UploadRequest(Request):
+    """Multipart file parts always go to an unnamed temp file on disk.
+
+    Memory stays flat whatever the size, and libmagic gets a real descriptor
+    to read the whole file from (Office formats need the whole file).
+    """
+
+    def _get_file_stream(
+        self,
+        total_content_length: int | None,
+        content_type: str | None,
+        filename: str | None = None,
+        content_length: int | None = None,
+    ) -> IO[bytes]:
+        return tempfile.TemporaryFile("w+b")  # noqa: SIM115 - werkzeug owns and closes it
+
+
+def init_app(app: Flask) -> None:
+    """Stream uploads to disk."""
+    app.request_class = UploadRequest
+
+
+# -- listing -----------------------------------------------------------------
+
+
+def list_for(principal: Principal, integration_id: str, app: Application) -> AttachmentList:
+    """The candidate's attachments with where each belongs, and download links."""
+    tool = integrations.get(integration_id).tool
+    if not app.candidate_id:
+        return AttachmentList(False, message="This application has no candidate in the ATS.")
+    try:
+        result = guard.call(
+            integration_id, get_kombo().get_candidate_attachments, integration_id, app.candidate_id
+        )
+    except KomboError as err:
+        if err.code in NOT_LISTABLE:
+            return AttachmentList(
+                False,
+                message=f"{tool} does not let the portal list attachments. Uploads still work: "
+                f"check {tool} to see the files.",
+            )
+        raise
+    raw = [a for a in (result.data or {}).get("results", []) if isinstance(a, dict)]
+    jobs = _other_jobs(integration_id, app, raw)
+    items = [_item(principal, integration_id, app, a, jobs) for a in raw]
+    return AttachmentList(True, items=items, warnings=result.warnings)
+
+
+def _other_jobs(integration_id: str, app: Application, raw: list[dict[str, Any]]) -> dict[str, str]:
+    if not any(a.get("application_id") not in (None, app.id) for a in raw):
+        return {}
+    try:
+        return other_applications(integration_id, app.candidate_id or "")
+    except KomboError:
+        return {}  # only labels; the list is still right without them
+
+
+def _item(
+    principal: Principal,
+    integration_id: str,
+    app: Application,
+    a: dict[str, Any],
+    jobs: dict[str, str],
+) -> dict[str, Any]:
+    owner = a.get("application_id")
+    if owner == app.id:
+        belongs, label = "this_application", "This application"
+    elif owner is None:
+        belongs, label = "candidate", "Candidate profile"
+    else:
+        belongs, label = "other_application", f"{jobs.get(owner, 'Another')} application"
+    item = {
+        "id": a.get("id"),
+        "name": display_name(str(a.get("file_name") or "attachment")),
+        "type": a.get("type"),
+        "type_label": integrations.TYPE_LABELS.get(str(a.get("type")), "Other"),
+        "content_type": a.get("content_type"),
+        "application_id": owner,
+        "belongs_to": belongs,
+        "belongs_label": label,
+        "created_at": a.get("remote_created_at"),
+        "download_url": None,
+    }
+    if "download" in principal.scopes and app.candidate_id and isinstance(a.get("id"), str):
+        token = access.download_token(integration_id, app.candidate_id, a["id"])
+        item["download_url"] = url_for("api.download", token=token)
+    return item
+
+
+# -- downloading -------------------------------------------------------------
+
+
+def open_download(
+    integration_id: str, candidate_id: str, attachment_id: str
+) -> tuple[dict[str, Any], Any]:
+    """Find the attachment in a fresh listing (never trust a URL from the client) and open it."""
+    kombo = get_kombo()
+    result = guard.call(
+        integration_id, kombo.get_candidate_attachments, integration_id, candidate_id
+    )
+    found = next(
+        (a for a in (result.data or {}).get("results", []) if a.get("id") == attachment_id), None
+    )
+    if found is None or not isinstance(found.get("data_url"), str):
+        raise PortalError(404, "not_found", "That attachment is no longer in the ATS.")
+    return found, kombo.open_download(found["data_url"])
+
+
+def download_headers(attachment: dict[str, Any], upstream_length: str | None) -> dict[str, str]:
+    """Headers that make the browser save the file, never render it."""
+    content_type = str(attachment.get("content_type") or "").split(";")[0].strip().lower()
+    headers = {
+        "Content-Type": content_type
+        if content_type in SAFE_DOWNLOAD_TYPES
+        else "application/octet-stream",
+        "Content-Disposition": disposition(str(attachment.get("file_name") or "attachment")),
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "sandbox; default-src 'none'",
+        "Cache-Control": "no-store",
+    }
+    if upstream_length and upstream_length.isdigit():
+        headers["Content-Length"] = upstream_length
+    return headers
+
+
+_INVISIBLE = {"Cc", "Cf", "Zl", "Zp"}
+
+
+def display_name(name: str) -> str:
+    """A file name from the ATS made safe to show and to put in a header (no controls, no bidi tricks)."""
+    name = unicodedata.normalize("NFC", name)
+    cleaned = "".join(
+        " " if ch in "\t\r\n" else ch
+        for ch in name
+        if unicodedata.category(ch) not in _INVISIBLE or ch in "\t\r\n"
+    )
+    cleaned = cleaned.replace("/", "_").replace("\\", "_")
+    cleaned = " ".join(cleaned.split())[:200]
+    return cleaned or "attachment"
+
+
+def disposition(name: str) -> str:
+    """RFC 6266 Content-Disposition: attachment with an ASCII fallback and filename* in UTF-8."""
+    name = display_name(name)
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    ascii_name = (
+        "".join(c if c.isprintable() and c not in '"\\%;' else "_" for c in ascii_name).strip()
+        or "attachment"
+    )
+    if ascii_name.startswith(".") or "." not in ascii_name and "." in name:
+        ascii_name = "attachment" + (name[name.rfind(".") :] if name.rfind(".") > 0 else "")
+        ascii_name = ascii_name.encode("ascii", "replace").decode().replace("?", "_")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+# -- uploading ----------------------------------------------------------------
+
+
+def upload(
+    principal: Principal,
+    integration_id: str,
+    app: Application,
+    file: FileStorage | None,
+    type_: str | None,
+) -> dict[str, Any]:
+    """Check the file's real type, send it to the ATS once, and say what happened."""
+    if type_ not in filetype.ATTACHMENT_TYPES:
+        raise PortalError(
+            400, "type_invalid", "Choose what the file is: CV, Cover letter or Other."
+        )
+    if file is None or file.stream is None:
+        raise PortalError(400, "file_missing", "Choose a file to upload.")
+    integration = integrations.get(integration_id)
+    if not integration.upload_available:
+        raise PortalError(
+            409, "uploads_not_available", integration.reason or "Uploads are not available."
+        )
+    try:
+        accepted = filetype.check_upload(
+            file.stream,
+            filename=file.filename or "",
+            attachment_type=type_,
+            restrictions=integration.restrictions,
+            max_size=current_app.config["MAX_UPLOAD_BYTES"],
+        )
+    except filetype.FileRefused as refused:
+        raise PortalError(
+            refused.status, refused.code, refused.message, file=file.filename
+        ) from None
+    lock = f"upload:{integration_id}:{app.id}:{accepted.sha256}"
+    if not get_store().claim(lock, current_app.config["KOMBO_WRITE_TIMEOUT"] + 60):
+        raise PortalError(
+            409,
+            "upload_in_progress",
+            f"“{accepted.name}” is already being sent to this application. Wait for it to finish.",
+        )
+    try:
+        return _send(integration, app, accepted, file.stream, type_)
+    finally:
+        get_store().release(lock)
+
+
+def _send(
+    integration: integrations.Integration,
+    app: Application,
+    accepted: filetype.Accepted,
+    stream: IO[bytes],
+    type_: str,
+) -> dict[str, Any]:
+    snapshot = _snapshot(integration.id, app)
+    kombo = get_kombo()
+    outcome = {
+        "attachment": {
+            "name": accepted.name,
+            "type": type_,
+            "content_type": accepted.content_type,
+            "size": accepted.size,
+            "sha256": accepted.sha256,
+        },
+        "application_id": app.id,
+        "warnings": [],
+        "confirmed_by": "kombo",
+    }
+    started = time.time()
+    try:
+        result = guard.call(
+            integration.id,
+            kombo.add_application_attachment,
+            integration.id,
+            app.id,
+            name=accepted.name,
+            type=type_,
+            content_type=accepted.content_type,
+            fileobj=stream,
+            size=accepted.size,
+            write=True,
+        )
+    except KomboError as err:
+        if not err.maybe_applied:
+            raise from_kombo(err) from None
+        log.warning(
+            "upload outcome unknown (%r) after %.1fs; reconciling", err, time.time() - started
+        )
+        _reconcile(integration, app, snapshot, accepted.name, err)
+        outcome["confirmed_by"] = "listing"
+        return outcome
+    outcome["warnings"] = result.warnings
+    log.info(
+        "uploaded %s bytes to %s/%s as %s",
+        accepted.size,
+        integration.id,
+        app.id,
+        accepted.content_type,
+    )
+    return outcome
+
+
+def _snapshot(integration_id: str, app: Application) -> set[str] | None:
+    """Attachment ids before the upload, or None if this ATS cannot list them."""
+    if not app.candidate_id:
+        return None
+    try:
+        result = guard.call(
+            integration_id, get_kombo().get_candidate_attachments, integration_id, app.candidate_id
+        )
+    except KomboError as err:
+        log.info("no snapshot before upload: %r", err)
+        return None
+    return {a.get("id") for a in (result.data or {}).get("results", []) if isinstance(a, dict)}
+
+
+def _reconcile(
+    integration: integrations.Integration,
+    app: Application,
+    snapshot: set[str] | None,
+    name: str,
+    err: KomboError,
+) -> None:
+    """Look for the file in the list; return if it arrived, raise what the user must know if not."""
+    if snapshot is None:
+        raise PortalError(
+            502,
+            "upload_unconfirmed",
+            f"We could not confirm whether “{name}” reached {integration.tool}. "
+            f"Check the application in {integration.tool} before uploading it again.",
+            log_url=err.log_url,
+        )
+    looked = False
+    for wait in RECONCILE_WAITS:
+        time.sleep(wait)
+        try:
+            result = get_kombo().get_candidate_attachments(integration.id, app.candidate_id or "")
+        except KomboError:
+            continue
+        looked = True
+        new = [
+            a
+            for a in (result.data or {}).get("results", [])
+            if a.get("id") not in snapshot and a.get("file_name") == name
+        ]
+        if new:
+            log.info("reconciled: %s arrived as %s", name, new[0].get("id"))
+            return
+    if not looked:
+        raise PortalError(
+            502,
+            "upload_unconfirmed",
+            f"We could not confirm whether “{name}” reached {integration.tool}, because it is not "
+            f"answering. Check the application in {integration.tool} before uploading it again.",
+            log_url=err.log_url,
+        )
+    raise PortalError(
+        502,
+        "upload_failed",
+        f"“{name}” did not reach {integration.tool}; nothing was saved. You can try again.",
+        log_url=err.log_url,
+        retryable=True,
+    )

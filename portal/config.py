@@ -1,0 +1,106 @@
+"""Configuration: safe defaults, then PORTAL_* environment variables, then a test mapping.
+
+Kombo's own two settings also keep Kombo's names (KOMBO_API_KEY, KOMBO_BASE_URL),
+so a key exported for Kombo's SDK works here too; PORTAL_KOMBO_* wins if both are set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from portal.kombo import BASE_URLS
+
+MIB = 1024 * 1024
+
+DEFAULTS: dict[str, Any] = {
+    "SECRET_KEY": None,
+    "KOMBO_API_KEY": None,
+    "KOMBO_BASE_URL": "eu",
+    # Hosts (besides Kombo's) that attachment data_urls may point at; the sandbox adds itself.
+    "KOMBO_DOWNLOAD_HOSTS": [],
+    "KOMBO_READ_TIMEOUT": 20.0,
+    "KOMBO_WRITE_TIMEOUT": 300.0,
+    # Integrations this deployment serves (ids); labels and status come from Kombo.
+    "INTEGRATIONS": [],
+    "SANDBOX": False,
+    # Largest file we take. Kombo suggests ATSs handle ~10 MB; integrations may say less.
+    "MAX_UPLOAD_BYTES": 64 * MIB,
+    # Staff accounts: {"email": "<werkzeug password hash>"}.
+    "STAFF_ACCOUNTS": {},
+    # Partners: {"id": {"secrets": [..], "origins": [..], "integrations": [..]}}.
+    "PARTNERS": {},
+    "EMBED_SESSION_TTL": 900,
+    "DOWNLOAD_URL_TTL": 300,
+    "STAFF_IDLE_TIMEOUT": 30 * 60,
+    "STAFF_ABSOLUTE_TIMEOUT": 9 * 3600,
+    # Shared state (token replay, upload locks) for several worker processes; empty = in memory.
+    "STATE_PATH": "",
+    # How many Kombo action calls this process keeps in flight per integration (Kombo allows 30).
+    "KOMBO_MAX_INFLIGHT": 12,
+    "INTEGRATION_CACHE_SECONDS": 60,
+    "SESSION_COOKIE_NAME": "portal_session",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_TIME_LIMIT": None,  # the token is bound to the session, which has its own limits
+}
+
+
+def load(app: Flask, test_config: Mapping[str, Any] | None) -> None:
+    """Fill app.config and refuse to start with a configuration that cannot be safe."""
+    app.config.from_mapping(DEFAULTS)
+    for name in ("KOMBO_API_KEY", "KOMBO_BASE_URL"):
+        if os.environ.get(name):
+            app.config[name] = os.environ[name]
+    app.config.from_prefixed_env("PORTAL")
+    if test_config is not None:
+        app.config.update(test_config)
+    c = app.config
+    c["KOMBO_BASE_URL"] = BASE_URLS.get(c["KOMBO_BASE_URL"], c["KOMBO_BASE_URL"])
+    c["INTEGRATIONS"] = _as_list(c["INTEGRATIONS"])
+    c["KOMBO_DOWNLOAD_HOSTS"] = _as_list(c["KOMBO_DOWNLOAD_HOSTS"])
+    c["STAFF_ACCOUNTS"] = _as_mapping(c["STAFF_ACCOUNTS"], "STAFF_ACCOUNTS")
+    c["PARTNERS"] = _as_mapping(c["PARTNERS"], "PARTNERS")
+    c["MAX_UPLOAD_BYTES"] = int(c["MAX_UPLOAD_BYTES"])
+    # Room for the multipart envelope and the type field around the file.
+    c["MAX_CONTENT_LENGTH"] = c["MAX_UPLOAD_BYTES"] + MIB
+    _check(app)
+
+
+def _check(app: Flask) -> None:
+    c = app.config
+    problems = []
+    if not c["KOMBO_API_KEY"]:
+        problems.append(
+            "KOMBO_API_KEY is not set (run `portal serve` without a key for the sandbox)"
+        )
+    if not c["SECRET_KEY"] or len(str(c["SECRET_KEY"])) < 16:
+        problems.append(
+            "PORTAL_SECRET_KEY must be set to a random string of at least 16 characters"
+        )
+    if not c["INTEGRATIONS"]:
+        problems.append("PORTAL_INTEGRATIONS must list the Kombo integration ids to serve")
+    for pid, partner in c["PARTNERS"].items():
+        secrets = partner.get("secrets") or []
+        if not 1 <= len(secrets) <= 2 or any(len(s) < 32 for s in secrets):
+            problems.append(f"partner {pid!r} needs one or two signing secrets of 32+ characters")
+    if problems:
+        raise RuntimeError("The portal cannot start: " + "; ".join(problems) + ".")
+
+
+def _as_list(value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = json.loads(value) if value.strip().startswith("[") else value.split(",")
+    return [str(v).strip() for v in value or [] if str(v).strip()]
+
+
+def _as_mapping(value: Any, name: str) -> dict[str, Any]:
+    if isinstance(value, str):
+        value = json.loads(value) if value.strip() else {}
+    if not isinstance(value, Mapping):
+        raise RuntimeError(f"The portal cannot start: PORTAL_{name} must be a JSON object.")
+    return dict(value)

@@ -1,0 +1,186 @@
+"""The integrations this portal serves: the Kombo client, and each ATS's details and limits.
+
+Kombo has no "list integrations" endpoint, so the deployment names its
+integrations (PORTAL_INTEGRATIONS) and we ask Kombo for each one's label,
+status and upload restrictions. Those change rarely and are asked for on every
+page, so they are cached briefly per process.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, current_app
+
+from portal import filetype
+from portal.kombo import KomboClient, KomboError, Timeouts
+
+UPLOAD_ACTION = "ats_add_application_attachment"
+TYPE_LABELS = {"CV": "CV", "COVER_LETTER": "Cover letter", "OTHER": "Other"}
+
+
+@dataclass(frozen=True)
+class Integration:
+    """What the pages need to know about one ATS connection."""
+
+    id: str
+    tool: str
+    organization: str
+    status: str
+    upload_available: bool
+    reason: str | None  # why uploads are not possible, in plain words
+    restrictions: dict[str, Any] | None = None
+    types: list[dict[str, Any]] = field(default_factory=list)
+
+    def public(self) -> dict[str, Any]:
+        """The JSON form of this integration."""
+        return {
+            "id": self.id,
+            "tool": self.tool,
+            "organization": self.organization,
+            "status": self.status,
+            "upload": {"available": self.upload_available, "reason": self.reason},
+            "types": self.types,
+        }
+
+
+class TTLCache:
+    """A tiny thread-safe cache with expiry, per process."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._lock = threading.Lock()
+        self._items: dict[Any, tuple[float, Any]] = {}
+
+    def get(self, key: Any, compute: Callable[[], Any], keep: Callable[[Any], bool] = bool) -> Any:
+        """The cached value for key, computed (outside the lock) when missing or stale."""
+        now = time.monotonic()
+        with self._lock:
+            hit = self._items.get(key)
+            if hit and hit[0] > now:
+                return hit[1]
+        value = compute()
+        if keep(value):
+            with self._lock:
+                self._items[key] = (now + self.seconds, value)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+def init_app(app: Flask) -> None:
+    """Build the Kombo client and the cache from configuration."""
+    c = app.config
+    timeouts = Timeouts(
+        read=float(c["KOMBO_READ_TIMEOUT"]), write_read=float(c["KOMBO_WRITE_TIMEOUT"])
+    )
+    app.extensions["portal.kombo"] = KomboClient(
+        c["KOMBO_API_KEY"],
+        base_url=c["KOMBO_BASE_URL"],
+        timeouts=timeouts,
+        download_hosts=frozenset(c["KOMBO_DOWNLOAD_HOSTS"]),
+    )
+    app.extensions["portal.integration_cache"] = TTLCache(float(c["INTEGRATION_CACHE_SECONDS"]))
+
+
+def get_kombo() -> KomboClient:
+    """The app's Kombo client."""
+    return current_app.extensions["portal.kombo"]
+
+
+def _cache() -> TTLCache:
+    return current_app.extensions["portal.integration_cache"]
+
+
+def get(integration_id: str) -> Integration:
+    """One integration's details and upload limits (cached)."""
+    # A failed lookup is not kept: the next page view asks Kombo again.
+    return _cache().get(
+        ("integration", integration_id),
+        lambda: _load(integration_id),
+        lambda i: i.status != "UNKNOWN",
+    )
+
+
+def all_for(integration_ids: frozenset[str] | list[str]) -> list[Integration]:
+    """Every integration of a principal, in configuration order."""
+    return [get(iid) for iid in current_app.config["INTEGRATIONS"] if iid in integration_ids]
+
+
+def _load(integration_id: str) -> Integration:
+    kombo = get_kombo()
+    try:
+        data = kombo.get_integration(integration_id).data or {}
+    except KomboError as err:
+        return Integration(
+            integration_id, integration_id.split(":")[0], "", "UNKNOWN", False, _why(err)
+        )
+    tool = (data.get("tool") or {}).get("label") or integration_id.split(":")[0]
+    org = (data.get("end_user") or {}).get("organization_name") or ""
+    status = data.get("status") or "UNKNOWN"
+    base = {"id": integration_id, "tool": tool, "organization": org, "status": status}
+    if status != "ACTIVE":
+        reason = f"The connection to {tool} is {status.lower()}: the customer must reconnect it in Kombo."
+        return Integration(**base, upload_available=False, reason=reason)
+    action = next(
+        (a for a in data.get("write_actions") or [] if a.get("id") == UPLOAD_ACTION), None
+    )
+    if action is not None and not action.get("is_available", True):
+        reason = f"{tool} does not accept attachments through Kombo."
+        return Integration(**base, upload_available=False, reason=reason)
+    try:
+        restrictions = kombo.get_upload_restrictions(integration_id).data
+    except KomboError as err:
+        if err.code in ("INTEGRATION.ACTION_NOT_AVAILABLE", "INTEGRATION.ACTION_DISABLED"):
+            return Integration(
+                **base,
+                upload_available=False,
+                reason=f"{tool} does not accept attachments through Kombo.",
+            )
+        restrictions = None  # unknown limits: the ATS will tell us on upload
+    types = _types(restrictions)
+    if not any(t["supported"] for t in types):
+        return Integration(
+            **base,
+            upload_available=False,
+            reason=f"{tool} accepts no attachment types.",
+            restrictions=restrictions,
+            types=types,
+        )
+    return Integration(
+        **base, upload_available=True, reason=None, restrictions=restrictions, types=types
+    )
+
+
+def _types(restrictions: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Per attachment type: supported?, the formats and the size limit, as the UI states them."""
+    max_upload = current_app.config["MAX_UPLOAD_BYTES"]
+    out = []
+    for type_ in filetype.ATTACHMENT_TYPES:
+        formats = filetype.allowed_types(type_, restrictions)
+        spec = ((restrictions or {}).get("attachment_restrictions") or {}).get("types", {}).get(
+            type_
+        ) or {}
+        supported = spec.get("is_supported", True) is not False and bool(formats)
+        out.append(
+            {
+                "type": type_,
+                "label": TYPE_LABELS[type_],
+                "supported": supported,
+                "formats": formats,
+                "max_bytes": filetype.max_size_for(type_, restrictions, max_upload),
+            }
+        )
+    return out
+
+
+def _why(err: KomboError) -> str:
+    from portal.errors import from_kombo
+
+    return from_kombo(err).message

@@ -1,0 +1,125 @@
+"""The recruiter's pages for signed-in staff: choose an integration, find the application, upload.
+
+Everything works as plain HTML forms without JavaScript; static/portal.js adds
+drag and drop, paste, progress and live refresh on top, through the JSON API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from portal import applications, attachments, integrations
+from portal.access import Principal, current_principal, integration_for
+from portal.errors import PortalError
+
+bp = Blueprint("pages", __name__)
+
+
+def _staff() -> Principal | None:
+    principal = current_principal()
+    return principal if principal is not None and principal.is_staff else None
+
+
+def _signin() -> Any:
+    return redirect(url_for("auth.signin", next=request.full_path.rstrip("?")))
+
+
+@bp.get("/healthz")
+def healthz() -> Any:
+    """Liveness: answers without calling Kombo."""
+    return {"status": "ok"}
+
+
+@bp.get("/")
+def home() -> Any:
+    """The integrations this staff member may use, with their status."""
+    principal = _staff()
+    if principal is None:
+        return _signin()
+    return render_template(
+        "pages/home.html", integrations=integrations.all_for(principal.integrations)
+    )
+
+
+@bp.get("/i/<iid>")
+def integration(iid: str) -> Any:
+    """Find an application: by candidate e-mail, by job, or among the most recent."""
+    principal = _staff()
+    if principal is None:
+        return _signin()
+    iid = integration_for(principal, iid)
+    found, nxt, error, jobs, mode = _search(principal, iid)
+    return render_template(
+        "pages/integration.html",
+        integration=integrations.get(iid),
+        applications=found,
+        next_cursor=nxt,
+        jobs=jobs,
+        mode=mode,
+        search_error=error,
+        help=applications.SEARCH_HELP,
+        args=request.args,
+    )
+
+
+def _search(
+    principal: Principal, iid: str
+) -> tuple[list[Any], str | None, str | None, list[Any], str]:
+    args = request.args
+    jobs: list[Any] = []
+    try:
+        if args.get("email"):
+            return applications.by_email(principal, iid, args["email"]), None, None, jobs, "email"
+        if args.get("q") is not None and not args.get("job_id"):
+            jobs, _ = applications.jobs(iid, args["q"])
+            return [], None, None, jobs, "jobs"
+        if args.get("job_id"):
+            found, nxt = applications.by_job(principal, iid, args["job_id"], args.get("cursor"))
+            return found, nxt, None, jobs, "job"
+        found, nxt = applications.recent(principal, iid, args.get("cursor"))
+        return found, nxt, None, jobs, "recent"
+    except PortalError as err:
+        if err.status >= 500:
+            raise
+        return [], None, err.message, jobs, "error"
+
+
+@bp.get("/i/<iid>/a/<aid>")
+def application(iid: str, aid: str) -> Any:
+    """The application: drop files onto it, see the candidate's attachments."""
+    principal = _staff()
+    if principal is None:
+        return _signin()
+    iid = integration_for(principal, iid)
+    app = applications.get(principal, iid, aid)
+    return render_template(
+        "pages/application.html",
+        integration=integrations.get(iid),
+        application=app,
+        attachments=attachments.list_for(principal, iid, app),
+    )
+
+
+@bp.post("/i/<iid>/a/<aid>/upload")
+def upload(iid: str, aid: str) -> Any:
+    """The no-JavaScript upload: a plain multipart form post, answered with a redirect."""
+    principal = _staff()
+    if principal is None:
+        return _signin()
+    iid = integration_for(principal, iid)
+    app = applications.get(principal, iid, aid)
+    files = [f for f in request.files.getlist("file") if f.filename]
+    if not files:
+        flash("Choose a file to upload.", "error")
+    for file in files:
+        try:
+            outcome = attachments.upload(principal, iid, app, file, request.form.get("type"))
+        except PortalError as err:
+            flash(f"{file.filename}: {err.message}", "error")
+            continue
+        flash(f"“{outcome['attachment']['name']}” was uploaded.", "success")
+        for warning in outcome["warnings"]:
+            flash(f"The ATS says: {warning}", "warning")
+    return redirect(url_for("pages.application", iid=iid, aid=aid), code=303)

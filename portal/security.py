@@ -1,0 +1,63 @@
+"""Security headers on every response.
+
+A strict Content-Security-Policy (scripts and styles only from our own files,
+no inline script), framing refused everywhere except the embed page, which may
+be framed by exactly its partner's origins. Built as a dict of lists and set in
+one response hook, as Warehouse does.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, g, request
+
+SELF, NONE = "'self'", "'none'"
+
+BASE_CSP: dict[str, list[str]] = {
+    "default-src": [SELF],
+    "script-src": [SELF],
+    "style-src": [SELF],
+    "img-src": [SELF, "data:"],
+    "font-src": [SELF],
+    "connect-src": [SELF],
+    "object-src": [NONE],
+    "base-uri": [NONE],
+    "form-action": [SELF],
+    "frame-ancestors": [NONE],
+}
+PERMISSIONS_POLICY = (
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), "
+    "interest-cohort=(), browsing-topics=(), display-capture=(), fullscreen=(self)"
+)
+
+
+def csp(frame_ancestors: list[str] | None = None) -> str:
+    """Serialize the policy; `frame_ancestors` replaces 'none' (an empty list keeps 'none')."""
+    policy = dict(BASE_CSP)
+    if frame_ancestors:
+        policy["frame-ancestors"] = list(frame_ancestors)
+    return "; ".join(f"{k} {' '.join(v)}" for k, v in policy.items())
+
+
+def _headers(resp: Response) -> Response:
+    h = resp.headers
+    framing = g.get("frame_ancestors")
+    if "Content-Security-Policy" not in h:  # downloads set their own sandbox policy
+        h["Content-Security-Policy"] = csp(framing)
+    if not framing:
+        h["X-Frame-Options"] = "DENY"
+        h["Cross-Origin-Opener-Policy"] = "same-origin"
+    h["X-Content-Type-Options"] = "nosniff"
+    h["Referrer-Policy"] = "same-origin"  # not no-referrer: CSRF's referrer check needs it on HTTPS
+    h["Permissions-Policy"] = PERMISSIONS_POLICY
+    h["Cross-Origin-Resource-Policy"] = "same-origin"
+    if request.is_secure:
+        h["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    if request.path.startswith(("/api/", "/download/")) or resp.mimetype == "text/html":
+        h["Cache-Control"] = "no-store"
+    h.pop("Server", None)
+    return resp
+
+
+def init_app(app: Flask) -> None:
+    """Set the headers on every response."""
+    app.after_request(_headers)
