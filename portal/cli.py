@@ -160,7 +160,7 @@ def _check_config() -> None:
 def _gunicorn(bind: str) -> None:
     from gunicorn.app.wsgiapp import WSGIApplication
 
-    conf = Path(__file__).with_name("gunicorn.conf.py")
+    conf = Path(__file__).with_name("gunicorn_conf.py")
     sys.argv = ["gunicorn", "--config", str(conf), "--bind", bind, "portal:create_app()"]
     WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").run()
 

@@ -68,6 +68,7 @@ def load(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     c["MAX_UPLOAD_BYTES"] = int(c["MAX_UPLOAD_BYTES"])
     # Room for the multipart envelope and the type field around the file.
     c["MAX_CONTENT_LENGTH"] = c["MAX_UPLOAD_BYTES"] + MIB
+    c["PERMANENT_SESSION_LIFETIME"] = int(c["STAFF_ABSOLUTE_TIMEOUT"])
     _check(app)
 
 

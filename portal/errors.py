@@ -184,10 +184,9 @@ def wants_json() -> bool:
 
 def error_body(err: PortalError) -> dict[str, Any]:
     """The JSON error object; log_url only for staff."""
-    from portal.access import current_principal
-
     body: dict[str, Any] = {"code": err.code, "message": err.message, "reference": reference()}
-    principal = current_principal()
+    # Only a principal resolved before the error: resolving here could fail again (bad token, 413).
+    principal = g.get("principal")
     if err.log_url and principal is not None and principal.is_staff:
         body["log_url"] = err.log_url
     if err.retry_after is not None:

@@ -441,7 +441,8 @@ class KomboClient:
                 f"Kombo answered HTTP {resp.status_code} with an unreadable body.",
                 status=resp.status_code,
                 retry_after=retry_after,
-                maybe_applied=write and resp.status_code >= 500,
+                # A garbled 2xx to a write most likely means it was applied.
+                maybe_applied=write and (resp.status_code >= 500 or resp.status_code < 300),
             )
         code = error.get("code") if isinstance(error.get("code"), str) else None
         maybe_applied = write and (

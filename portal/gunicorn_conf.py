@@ -1,4 +1,4 @@
-"""Gunicorn settings for the portal (`portal serve` uses this file; so does the Dockerfile).
+"""Gunicorn settings for the portal (`portal serve` and the Dockerfile use this file: `gunicorn -c python:portal.gunicorn_conf`).
 
 gthread: uploads and downloads spend their time waiting on Kombo and on sockets,
 so threads (not processes) carry the concurrency; two processes use both cores

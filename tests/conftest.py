@@ -1,0 +1,219 @@
+"""Shared fixtures: a Kombo sandbox and the portal, both real HTTP servers on 127.0.0.1.
+
+Nothing is patched: the portal's Kombo client talks to the sandbox over a socket,
+and tests talk to the portal over a socket, as a browser or a partner backend would.
+Faults come from the sandbox's fault injection (`sandbox.fault(...)`).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from werkzeug.security import generate_password_hash
+from werkzeug.serving import make_server
+
+from portal import create_app
+from portal.access import mint_embed_token
+from portal.sandbox import SandboxServer
+
+SANDBOX_KEY = "test-sandbox-key-" + secrets.token_hex(8)
+STAFF_EMAIL, STAFF_PASSWORD = "cs@example.com", "correct horse battery staple"
+PARTNER_ORIGIN = "http://localhost:8765"
+ACME_SECRET = "acme-secret-" + "a" * 60  # 64+ bytes: even an HS512 forgery test signs cleanly
+ACME_OLD_SECRET = "acme-old-secret-" + "b" * 40
+GLOBEX_SECRET = "globex-secret-" + "c" * 40
+
+
+class Sandbox:
+    """The running sandbox plus its test-control API."""
+
+    def __init__(self, server: SandboxServer) -> None:
+        self.server = server
+        self.base_url = server.base_url
+        self.root_url = server.root_url
+
+    def iid(self, behaviour: str) -> str:
+        return self.server.integration_id(behaviour)
+
+    def fault(self, endpoint: str, count: int = 1, **spec: Any) -> None:
+        resp = requests.post(
+            f"{self.root_url}/_sandbox/faults",
+            json={"endpoint": endpoint, "count": count, **spec},
+            timeout=5,
+        )
+        resp.raise_for_status()
+
+    def clear_faults(self) -> None:
+        requests.delete(f"{self.root_url}/_sandbox/faults", timeout=5).raise_for_status()
+
+    def uploads(self) -> list[dict[str, Any]]:
+        return requests.get(f"{self.root_url}/_sandbox/uploads", timeout=5).json()
+
+    def requests_log(self) -> list[dict[str, Any]]:
+        return requests.get(f"{self.root_url}/_sandbox/requests", timeout=5).json()
+
+    def clear_requests(self) -> None:
+        requests.delete(f"{self.root_url}/_sandbox/requests", timeout=5).raise_for_status()
+
+
+class ServerThread:
+    """A WSGI app served on a free loopback port in a background thread."""
+
+    def __init__(self, app: Any) -> None:
+        self.httpd = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def start(self) -> ServerThread:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    server = SandboxServer(api_key=SANDBOX_KEY, applications=60, host="127.0.0.1", port=0).start()
+    yield Sandbox(server)
+    server.stop()
+
+
+def portal_config(sandbox: Sandbox, **overrides: Any) -> dict[str, Any]:
+    """Configuration of a portal in front of the sandbox, with two partners of different tenants."""
+    behaviours = ["full", "no_list", "restricted", "candidate_level", "invalid", "no_upload"]
+    config = {
+        "TESTING": False,  # run the way production does (errors handled, not raised)
+        "SECRET_KEY": "test-secret-" + secrets.token_hex(16),
+        "KOMBO_API_KEY": SANDBOX_KEY,
+        "KOMBO_BASE_URL": sandbox.base_url,
+        "KOMBO_DOWNLOAD_HOSTS": ["127.0.0.1"],
+        "KOMBO_READ_TIMEOUT": 3.0,
+        "KOMBO_WRITE_TIMEOUT": 3.0,
+        "INTEGRATIONS": [sandbox.iid(b) for b in behaviours],
+        "SANDBOX": True,
+        "STAFF_ACCOUNTS": {STAFF_EMAIL: generate_password_hash(STAFF_PASSWORD)},
+        "PARTNERS": {
+            "acme": {
+                "secrets": [ACME_OLD_SECRET, ACME_SECRET],
+                "origins": [PARTNER_ORIGIN],
+                "integrations": [
+                    sandbox.iid(b) for b in ("full", "restricted", "candidate_level", "no_list")
+                ],
+            },
+            "globex": {
+                "secrets": [GLOBEX_SECRET],
+                "origins": ["https://globex.example"],
+                "integrations": [sandbox.iid(b) for b in ("no_upload", "invalid")],
+            },
+        },
+        "INTEGRATION_CACHE_SECONDS": 0.5,
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture(scope="session")
+def portal(sandbox: Sandbox) -> Iterator[ServerThread]:
+    """The portal, served over HTTP on loopback, in front of the sandbox."""
+    server = ServerThread(create_app(portal_config(sandbox))).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_faults(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "sandbox" in request.fixturenames:
+        request.getfixturevalue("sandbox").clear_faults()
+
+
+class Client:
+    """A requests session against the portal, signed in as staff or holding an embed session."""
+
+    def __init__(self, base: str, session: requests.Session | None = None) -> None:
+        self.base = base
+        self.http = session or requests.Session()
+        self.csrf: str | None = None
+
+    def url(self, path: str) -> str:
+        return path if path.startswith("http") else self.base + path
+
+    def get(self, path: str, **kw: Any) -> requests.Response:
+        return self.http.get(self.url(path), timeout=30, **kw)
+
+    def post(self, path: str, **kw: Any) -> requests.Response:
+        headers = {**({"X-CSRFToken": self.csrf} if self.csrf else {}), **kw.pop("headers", {})}
+        return self.http.post(self.url(path), timeout=60, headers=headers, **kw)
+
+    def upload(
+        self, iid: str, aid: str, content: bytes, name: str, type_: str = "CV", **kw: Any
+    ) -> requests.Response:
+        return self.post(
+            f"/api/v1/integrations/{iid}/applications/{aid}/attachments",
+            files={"file": (name, content, "application/octet-stream")},
+            data={"type": type_},
+            **kw,
+        )
+
+
+def sign_in(base: str, email: str = STAFF_EMAIL, password: str = STAFF_PASSWORD) -> Client:
+    """A staff client: signs in through the real form (CSRF token and all)."""
+    client = Client(base)
+    page = client.get("/signin").text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
+        r'name="csrf_token" value="([^"]+)"', page
+    )
+    assert token, "sign-in form has no CSRF token"
+    resp = client.http.post(
+        client.url("/signin"),
+        data={"csrf_token": token.group(1), "email": email, "password": password},
+        headers={"Referer": client.url("/signin")},
+        timeout=30,
+        allow_redirects=False,
+    )
+    assert resp.status_code == 302, resp.text
+    home = client.get("/").text
+    client.csrf = re.search(r'name="csrf-token" content="([^"]+)"', home).group(1)
+    return client
+
+
+@pytest.fixture
+def staff(portal: ServerThread) -> Client:
+    return sign_in(portal.url)
+
+
+def embed_client(
+    base: str, partner: str, integration_id: str, *, secret: str | None = None, **claims: Any
+) -> Client:
+    """A partner-backend style client: mints an embed token, exchanges it, sends the bearer."""
+    secret = secret or {"acme": ACME_SECRET, "globex": GLOBEX_SECRET}[partner]
+    token = mint_embed_token(partner, integration_id, secret=secret, **claims)
+    resp = requests.post(f"{base}/api/v1/embed/session", json={"token": token}, timeout=10)
+    assert resp.status_code == 200, resp.text
+    client = Client(base)
+    client.http.headers["Authorization"] = "Bearer " + resp.json()["session_token"]
+    return client
+
+
+@pytest.fixture
+def acme(portal: ServerThread, sandbox: Sandbox) -> Client:
+    """An embed session of partner acme on the `full` integration."""
+    return embed_client(portal.url, "acme", sandbox.iid("full"))
+
+
+def find_application(
+    client: Client, iid: str, email: str = "ada.lovelace@example.com", job: str | None = None
+) -> dict[str, Any]:
+    """The first application of the candidate with that e-mail (optionally for that job)."""
+    resp = client.get(f"/api/v1/integrations/{iid}/applications", params={"email": email})
+    assert resp.status_code == 200, resp.text
+    apps = [a for a in resp.json()["applications"] if job is None or a["job_name"] == job]
+    assert apps, f"no application for {email} in {iid}"
+    return apps[0]

@@ -1,0 +1,459 @@
+"""Who may do what: embed tokens, sessions, tenant isolation on every route, CSRF, headers, secrets."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import time
+
+import jwt
+import pytest
+import requests
+import samples
+from conftest import (
+    ACME_OLD_SECRET,
+    ACME_SECRET,
+    GLOBEX_SECRET,
+    PARTNER_ORIGIN,
+    SANDBOX_KEY,
+    STAFF_EMAIL,
+    Client,
+    ServerThread,
+    embed_client,
+    find_application,
+    portal_config,
+    sign_in,
+)
+
+from portal import create_app
+from portal.access import AUDIENCE, mint_embed_token
+
+
+def _exchange(portal, token, **extra):
+    return requests.post(
+        f"{portal.url}/api/v1/embed/session", json={"token": token, **extra}, timeout=10
+    )
+
+
+def _claims(sandbox, **over):
+    now = int(time.time())
+    claims = {
+        "iss": "acme",
+        "aud": AUDIENCE,
+        "iat": now,
+        "exp": now + 300,
+        "jti": "jti-" + str(time.monotonic_ns()),
+        "integration_id": sandbox.iid("full"),
+    }
+    claims.update(over)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+# -- embed tokens ------------------------------------------------------------------------
+
+
+def test_a_valid_token_is_exchanged_once(portal, sandbox):
+    token = mint_embed_token("acme", sandbox.iid("full"), secret=ACME_SECRET, user="r1")
+    first = _exchange(portal, token)
+    assert first.status_code == 200
+    body = first.json()
+    assert body["integration_id"] == sandbox.iid("full") and body["expires_in"] > 0
+    assert body["parent_origin"] == PARTNER_ORIGIN
+    replay = _exchange(portal, token)
+    assert replay.status_code == 401 and replay.json()["error"]["code"] == "token_replayed"
+
+
+def test_the_previous_secret_still_works_during_rotation(portal, sandbox):
+    token = mint_embed_token("acme", sandbox.iid("full"), secret=ACME_OLD_SECRET)
+    assert _exchange(portal, token).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("case", "make", "status"),
+    [
+        ("wrong secret", lambda s: jwt.encode(_claims(s), "x" * 40, algorithm="HS256"), 401),
+        (
+            "expired",
+            lambda s: jwt.encode(
+                _claims(s, iat=int(time.time()) - 900, exp=int(time.time()) - 600),
+                ACME_SECRET,
+                algorithm="HS256",
+            ),
+            401,
+        ),
+        (
+            "longer than 10 min",
+            lambda s: jwt.encode(
+                _claims(s, exp=int(time.time()) + 3600), ACME_SECRET, algorithm="HS256"
+            ),
+            401,
+        ),
+        (
+            "dated in the future",
+            lambda s: jwt.encode(
+                _claims(s, iat=int(time.time()) + 400, exp=int(time.time()) + 500),
+                ACME_SECRET,
+                algorithm="HS256",
+            ),
+            401,
+        ),
+        ("no exp", lambda s: jwt.encode(_claims(s, exp=None), ACME_SECRET, algorithm="HS256"), 401),
+        ("no jti", lambda s: jwt.encode(_claims(s, jti=None), ACME_SECRET, algorithm="HS256"), 401),
+        (
+            "wrong audience",
+            lambda s: jwt.encode(_claims(s, aud="another-app"), ACME_SECRET, algorithm="HS256"),
+            401,
+        ),
+        (
+            "unknown partner",
+            lambda s: jwt.encode(_claims(s, iss="initech"), ACME_SECRET, algorithm="HS256"),
+            401,
+        ),
+        ("alg none", lambda s: _unsigned(_claims(s)), 401),
+        ("HS512", lambda s: jwt.encode(_claims(s), ACME_SECRET, algorithm="HS512"), 401),
+        (
+            "integration of another tenant",
+            lambda s: jwt.encode(
+                _claims(s, integration_id=s.iid("no_upload")), ACME_SECRET, algorithm="HS256"
+            ),
+            403,
+        ),
+        (
+            "integration not configured",
+            lambda s: jwt.encode(
+                _claims(s, integration_id="greenhouse:" + "Z" * 24), ACME_SECRET, algorithm="HS256"
+            ),
+            403,
+        ),
+        (
+            "other partner's secret",
+            lambda s: jwt.encode(_claims(s), GLOBEX_SECRET, algorithm="HS256"),
+            401,
+        ),
+        (
+            "scope escalation",
+            lambda s: jwt.encode(
+                _claims(s, scope=["upload", "admin"]), ACME_SECRET, algorithm="HS256"
+            ),
+            401,
+        ),
+        (
+            "malformed application",
+            lambda s: jwt.encode(_claims(s, application_id="../x"), ACME_SECRET, algorithm="HS256"),
+            401,
+        ),
+        (
+            "foreign parent origin",
+            lambda s: jwt.encode(
+                _claims(s, parent_origin="https://evil.example"), ACME_SECRET, algorithm="HS256"
+            ),
+            403,
+        ),
+        (
+            "oversized",
+            lambda s: jwt.encode(_claims(s, pad="x" * 9000), ACME_SECRET, algorithm="HS256"),
+            401,
+        ),
+        ("garbage", lambda s: "not.a.token", 401),
+    ],
+)
+def test_bad_tokens_are_refused(portal, sandbox, case, make, status):
+    resp = _exchange(portal, make(sandbox))
+    assert resp.status_code == status, (case, resp.text)
+    assert resp.json()["error"]["code"].startswith("token_")
+
+
+def _unsigned(claims):
+    def b64(obj):
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+    return f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(claims)}."
+
+
+def test_a_token_for_another_partner_page_is_refused(portal, sandbox):
+    token = mint_embed_token("acme", sandbox.iid("full"), secret=ACME_SECRET)
+    assert _exchange(portal, token, partner="globex").status_code == 403
+
+
+def test_forged_and_expired_sessions_are_refused(portal, sandbox):
+    client = embed_client(portal.url, "acme", sandbox.iid("full"))
+    good = client.http.headers["Authorization"]
+    client.http.headers["Authorization"] = good[:-3] + (
+        "AAA" if not good.endswith("AAA") else "BBB"
+    )
+    resp = client.get("/api/v1/me")
+    assert resp.status_code == 401 and resp.json()["error"]["code"] == "session_invalid"
+    short = ServerThread(create_app(portal_config(sandbox, EMBED_SESSION_TTL=1))).start()
+    try:
+        c2 = embed_client(short.url, "acme", sandbox.iid("full"))
+        time.sleep(2.1)
+        resp = c2.get("/api/v1/me")
+        assert resp.status_code == 401 and resp.json()["error"]["code"] == "session_expired"
+    finally:
+        short.stop()
+
+
+# -- tenant isolation on every route ------------------------------------------------------
+
+
+def _routes(iid, aid):
+    base = f"/api/v1/integrations/{iid}"
+    return [
+        ("GET", base, {}),
+        ("GET", f"{base}/jobs", {"params": {"q": "e"}}),
+        ("GET", f"{base}/applications", {}),
+        ("GET", f"{base}/applications", {"params": {"email": "ada.lovelace@example.com"}}),
+        ("GET", f"{base}/applications/{aid}", {}),
+        ("GET", f"{base}/applications/{aid}/attachments", {}),
+        (
+            "POST",
+            f"{base}/applications/{aid}/attachments",
+            {"files": {"file": ("cv.pdf", samples.pdf())}, "data": {"type": "CV"}},
+        ),
+    ]
+
+
+def _call(client, method, path, kw):
+    return client.get(path, **kw) if method == "GET" else client.post(path, **kw)
+
+
+def test_another_tenants_integration_is_404_on_every_route(portal, staff, sandbox):
+    globex = embed_client(portal.url, "globex", sandbox.iid("no_upload"))
+    target = sandbox.iid("full")
+    aid = find_application(staff, target)["id"]
+    sandbox.clear_requests()
+    for method, path, kw in _routes(target, aid):
+        resp = _call(globex, method, path, kw)
+        assert resp.status_code == 404, (method, path, resp.status_code, resp.text)
+        assert "Ada" not in resp.text
+    # Not a single call reached Kombo carrying the other tenant's integration.
+    assert not [r for r in sandbox.requests_log() if r.get("integration_id") == target]
+
+
+def test_another_integrations_application_is_404_on_every_route(portal, staff, sandbox):
+    acme = embed_client(portal.url, "acme", sandbox.iid("full"))
+    foreign = find_application(staff, sandbox.iid("no_upload"))["id"]  # globex's tenant
+    for method, path, kw in _routes(sandbox.iid("full"), foreign)[4:]:
+        resp = _call(acme, method, path, kw)
+        assert resp.status_code == 404, (method, path, resp.text)
+
+
+def test_a_locked_session_reaches_only_its_application(portal, staff, sandbox):
+    iid = sandbox.iid("full")
+    mine = find_application(staff, iid, job="Backend Engineer")["id"]
+    other = find_application(staff, iid, job="Data Scientist")["id"]
+    locked = embed_client(portal.url, "acme", iid, application_id=mine)
+    listed = locked.get(
+        f"/api/v1/integrations/{iid}/applications", params={"email": "ada.lovelace@example.com"}
+    ).json()
+    assert [a["id"] for a in listed["applications"]] == [mine]
+    assert (
+        locked.get(f"/api/v1/integrations/{iid}/applications/{mine}/attachments").status_code == 200
+    )
+    for method, path, kw in _routes(iid, other)[4:]:
+        assert _call(locked, method, path, kw).status_code == 404, path
+
+
+def test_scope_limits_what_a_session_may_do(portal, staff, sandbox):
+    iid = sandbox.iid("full")
+    app = find_application(staff, iid)["id"]
+    viewer = embed_client(portal.url, "acme", iid, scope=["list"])
+    assert viewer.upload(iid, app, samples.pdf(), "cv.pdf").status_code == 403
+    items = viewer.get(f"/api/v1/integrations/{iid}/applications/{app}/attachments").json()[
+        "attachments"
+    ]
+    assert items and all(a["download_url"] is None for a in items)
+    uploader = embed_client(portal.url, "acme", iid, scope=["upload"])
+    assert (
+        uploader.get(f"/api/v1/integrations/{iid}/applications/{app}/attachments").status_code
+        == 403
+    )
+
+
+def test_download_links_cannot_be_forged_or_reused_late(portal, staff, sandbox):
+    iid = sandbox.iid("full")
+    app = find_application(staff, iid, job="Backend Engineer")["id"]
+    item = staff.get(f"/api/v1/integrations/{iid}/applications/{app}/attachments").json()[
+        "attachments"
+    ][0]
+    url = item["download_url"]
+    anonymous = requests.get(portal.url + url, timeout=10)
+    assert anonymous.status_code == 200  # the signed link is the grant (a link carries no header)
+    tampered = url[:-4] + ("abcd" if not url.endswith("abcd") else "wxyz")
+    assert requests.get(portal.url + tampered, timeout=10).status_code == 404
+    assert requests.get(portal.url + "/download/" + "x" * 40, timeout=10).status_code == 404
+    short = ServerThread(create_app(portal_config(sandbox, DOWNLOAD_URL_TTL=1))).start()
+    try:
+        c = sign_in(short.url)
+        late = c.get(f"/api/v1/integrations/{iid}/applications/{app}/attachments").json()[
+            "attachments"
+        ][0]["download_url"]
+        time.sleep(2.1)
+        assert requests.get(short.url + late, timeout=10).status_code == 410
+    finally:
+        short.stop()
+
+
+# -- staff sign-in, CSRF, fetch metadata ----------------------------------------------------
+
+
+def test_sign_in_failures_are_slow_and_vague(portal):
+    for email, password in ((STAFF_EMAIL, "wrong"), ("nobody@example.com", "wrong")):
+        client = Client(portal.url)
+        page = client.get("/signin").text
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        started = time.monotonic()
+        resp = client.http.post(
+            client.url("/signin"),
+            data={"csrf_token": token, "email": email, "password": password},
+            timeout=10,
+        )
+        assert resp.status_code == 401 and "The e-mail or password is wrong." in resp.text
+        assert (
+            time.monotonic() - started >= 0.5
+        )  # slowed (a floor, not a timing assertion on speed)
+
+
+def test_sign_in_without_csrf_token_is_refused(portal):
+    from conftest import STAFF_PASSWORD
+
+    resp = requests.post(
+        f"{portal.url}/signin",
+        data={"email": STAFF_EMAIL, "password": STAFF_PASSWORD},
+        timeout=10,
+        allow_redirects=False,
+    )
+    assert resp.status_code == 400
+
+
+def test_session_cookie_flags(portal, sandbox):
+    local = requests.get(f"{portal.url}/signin", timeout=10).headers["Set-Cookie"]
+    assert "portal_session=" in local and "HttpOnly" in local and "SameSite=Lax" in local
+    assert "Secure" not in local  # plain HTTP on localhost only
+    app = create_app(portal_config(sandbox))
+    remote = (
+        app.test_client().get("/signin", base_url="http://portal.example").headers["Set-Cookie"]
+    )
+    assert "Secure" in remote and "HttpOnly" in remote and "SameSite=Lax" in remote
+
+
+def test_staff_writes_need_the_csrf_header(staff, sandbox):
+    iid = sandbox.iid("full")
+    app = find_application(staff, iid)["id"]
+    csrf, staff.csrf = staff.csrf, None
+    resp = staff.upload(iid, app, samples.pdf(), "cv.pdf")
+    assert resp.status_code == 400 and resp.json()["error"]["code"] == "csrf_failed"
+    staff.csrf = csrf
+    assert staff.upload(iid, app, samples.pdf("with csrf"), "cv.pdf").status_code == 201
+
+
+def test_cross_site_writes_are_refused_even_with_a_bearer(acme, staff, sandbox):
+    iid = sandbox.iid("full")
+    app = find_application(staff, iid)["id"]
+    resp = acme.upload(iid, app, samples.pdf(), "cv.pdf", headers={"Sec-Fetch-Site": "cross-site"})
+    assert resp.status_code == 403 and resp.json()["error"]["code"] == "cross_site_refused"
+
+
+def test_sign_out_ends_the_session(portal):
+    client = sign_in(portal.url)
+    page = client.get("/").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert client.http.get(f"{portal.url}/signout", timeout=10).status_code == 405
+    client.http.post(f"{portal.url}/signout", data={"csrf_token": token}, timeout=10)
+    assert client.get("/api/v1/me").status_code == 401
+
+
+# -- headers on every route -----------------------------------------------------------------
+
+
+def _pages(staff, sandbox):
+    iid = sandbox.iid("full")
+    app = find_application(staff, iid)["id"]
+    return [
+        "/",
+        "/signin",
+        "/healthz",
+        f"/i/{iid}",
+        f"/i/{iid}/a/{app}",
+        "/embed",
+        "/no-such-page",
+        "/api/v1/me",
+        "/api/v1/integrations",
+        f"/api/v1/integrations/{iid}/applications/{app}/attachments",
+        "/static/portal.css",
+    ]
+
+
+def test_security_headers_on_every_route(staff, sandbox):
+    for path in _pages(staff, sandbox):
+        resp = staff.get(path)
+        h = resp.headers
+        csp = h["Content-Security-Policy"]
+        assert (
+            "frame-ancestors 'none'" in csp
+            and "unsafe-inline" not in csp
+            and "script-src 'self'" in csp
+        ), path
+        assert h["X-Frame-Options"] == "DENY", path
+        assert h["X-Content-Type-Options"] == "nosniff", path
+        assert h["Referrer-Policy"] == "same-origin", path
+        assert "camera=()" in h["Permissions-Policy"], path
+        assert "Strict-Transport-Security" not in h  # plain HTTP on loopback
+        if path.startswith("/api/"):
+            assert h["Cache-Control"] == "no-store", path
+
+
+def test_embed_page_may_be_framed_by_exactly_its_partner(portal):
+    resp = requests.get(
+        f"{portal.url}/embed",
+        params={"partner": "acme", "theme": "dark", "accent": "#12abef"},
+        timeout=10,
+    )
+    csp = resp.headers["Content-Security-Policy"]
+    assert f"frame-ancestors {PARTNER_ORIGIN}" in csp and "X-Frame-Options" not in resp.headers
+    assert 'data-accent="#12abef"' in resp.text and 'data-theme="dark"' in resp.text
+    odd = requests.get(
+        f"{portal.url}/embed",
+        params={"partner": "nobody", "accent": "red;x", "theme": "<x>"},
+        timeout=10,
+    )
+    assert "frame-ancestors 'none'" in odd.headers["Content-Security-Policy"]
+    assert "red;x" not in odd.text and "<x>" not in odd.text
+
+
+def test_hsts_over_https(sandbox):
+    app = create_app(portal_config(sandbox))
+    resp = app.test_client().get("/healthz", base_url="https://portal.example")
+    assert resp.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_download_headers_never_render_inline(staff, sandbox):
+    iid = sandbox.iid("full")
+    app = find_application(staff, iid, job="Backend Engineer")["id"]
+    item = staff.get(f"/api/v1/integrations/{iid}/applications/{app}/attachments").json()[
+        "attachments"
+    ][0]
+    resp = staff.get(item["download_url"])
+    assert resp.headers["Content-Disposition"].startswith("attachment;")
+    assert resp.headers["Content-Security-Policy"] == "sandbox; default-src 'none'"
+    assert resp.headers["Cache-Control"] == "no-store"
+
+
+# -- the key stays server-side ---------------------------------------------------------------
+
+
+def test_the_kombo_key_never_leaves_the_server(staff, portal, sandbox, caplog):
+    caplog.set_level(logging.DEBUG)
+    iid = sandbox.iid("full")
+    app = find_application(staff, iid)["id"]
+    bodies = [staff.get(p) for p in _pages(staff, sandbox)]
+    bodies.append(staff.upload(iid, app, samples.pdf("key test"), "cv.pdf"))
+    sandbox.fault("list_jobs", count=10, status=401, code="PLATFORM.AUTHENTICATION_INVALID")
+    bodies.append(staff.get(f"/api/v1/integrations/{iid}/jobs"))
+    for resp in bodies:
+        assert SANDBOX_KEY not in resp.text and SANDBOX_KEY not in str(resp.headers)
+    assert SANDBOX_KEY not in caplog.text
+    for asset in ("/static/portal.js", "/static/embed.js", "/static/portal.css"):
+        assert SANDBOX_KEY not in requests.get(portal.url + asset, timeout=10).text

@@ -1,0 +1,447 @@
+"""The Kombo client against the sandbox over HTTP: every method, every error mapping, safe retries."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import socket
+import time
+
+import pytest
+import samples
+from conftest import SANDBOX_KEY
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from portal.kombo import (
+    KomboBadResponse,
+    KomboClient,
+    KomboConnectionError,
+    KomboError,
+    Timeouts,
+    attachment_body,
+    is_kombo_id,
+)
+
+FAST = Timeouts(connect=1.0, read=1.5, write_read=1.5, read_deadline=6.0, max_retry_after=2.0)
+
+
+@pytest.fixture
+def kombo(sandbox):
+    return KomboClient(
+        SANDBOX_KEY,
+        base_url=sandbox.base_url,
+        timeouts=FAST,
+        download_hosts=frozenset({"127.0.0.1"}),
+    )
+
+
+@pytest.fixture
+def ada(kombo, sandbox):
+    """(integration id, Ada's candidate object) in the full integration."""
+    iid = sandbox.iid("full")
+    page = kombo.list_candidates(iid, email="ada.lovelace@example.com")
+    assert len(page.results) == 1
+    return iid, page.results[0]
+
+
+def _posts(sandbox, at_least=0):
+    """POSTs the sandbox has logged; waits (bounded) for slow ones still being answered."""
+    deadline = time.monotonic() + 8
+    while True:
+        posts = [r for r in sandbox.requests_log() if r["method"] == "POST"]
+        if len(posts) >= at_least or time.monotonic() > deadline:
+            return posts
+        time.sleep(0.1)
+
+
+# -- every endpoint ----------------------------------------------------------------
+
+
+def test_check_api_key(kombo):
+    assert kombo.check_api_key().data["environment_id"]
+
+
+def test_get_integration_shows_status_per_behaviour(kombo, sandbox):
+    assert kombo.get_integration(sandbox.iid("full")).data["status"] == "ACTIVE"
+    assert kombo.get_integration(sandbox.iid("invalid")).data["status"] == "INVALID"
+    actions = {
+        a["id"]: a for a in kombo.get_integration(sandbox.iid("no_upload")).data["write_actions"]
+    }
+    assert actions["ats_add_application_attachment"]["is_available"] is False
+
+
+def test_upload_restrictions_of_the_restricted_integration(kombo, sandbox):
+    types = kombo.get_upload_restrictions(sandbox.iid("restricted")).data[
+        "attachment_restrictions"
+    ]["types"]
+    assert types["COVER_LETTER"]["is_supported"] is False
+    assert set(types["CV"]["accepted_mime_types"]) == {
+        "application/pdf",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    }
+    assert types["CV"]["max_file_size_bytes"] == 5 * 1024 * 1024
+
+
+def test_list_applications_walks_every_page_once(kombo, sandbox):
+    iid, seen, cursor, pages = sandbox.iid("full"), [], None, 0
+    while True:
+        page = kombo.list_applications(iid, cursor=cursor, page_size=25)
+        seen += [a["id"] for a in page.results]
+        pages += 1
+        cursor = page.next
+        if cursor is None:
+            break
+    assert pages >= 3
+    assert len(seen) == len(set(seen)) >= 60
+    assert all(is_kombo_id(i) for i in seen)
+
+
+def test_list_applications_by_ids_and_job(kombo, ada):
+    iid, candidate = ada
+    app = candidate["applications"][0]
+    by_id = kombo.list_applications(iid, ids=[app["id"]])
+    assert [a["id"] for a in by_id.results] == [app["id"]]
+    by_job = kombo.list_applications(iid, job_ids=[app["job"]["id"]], page_size=250)
+    assert app["id"] in {a["id"] for a in by_job.results}
+    assert all(a["job_id"] == app["job"]["id"] for a in by_job.results)
+
+
+def test_candidate_email_search_is_case_insensitive(kombo, sandbox):
+    page = kombo.list_candidates(sandbox.iid("full"), email="Ada.Lovelace@EXAMPLE.com")
+    assert [c["last_name"] for c in page.results] == ["Lovelace"]
+    assert len(page.results[0]["applications"]) == 2
+
+
+def test_list_jobs_by_name_and_status(kombo, sandbox):
+    page = kombo.list_jobs(sandbox.iid("full"), name_contains="engineer", statuses=["OPEN"])
+    assert page.results
+    assert all("engineer" in j["name"].lower() and j["status"] == "OPEN" for j in page.results)
+
+
+def test_attachments_of_candidate_and_application(kombo, ada):
+    iid, candidate = ada
+    names = [
+        a["file_name"]
+        for a in kombo.get_candidate_attachments(iid, candidate["id"]).data["results"]
+    ]
+    assert "Ada Lovelace CV.pdf" in names
+    backend = next(a for a in candidate["applications"] if a["job"]["name"] == "Backend Engineer")
+    app_names = [
+        a["file_name"]
+        for a in kombo.get_application_attachments(iid, backend["id"]).data["results"]
+    ]
+    assert "Ada Lovelace CV.pdf" in app_names
+
+
+def test_upload_is_stored_listed_and_downloads_identical(kombo, ada, sandbox):
+    iid, candidate = ada
+    app_id = candidate["applications"][1]["id"]
+    content = samples.pdf("kombo client test")
+    result = kombo.add_application_attachment(
+        iid,
+        app_id,
+        name="Client test.pdf",
+        type="OTHER",
+        content_type="application/pdf",
+        fileobj=io.BytesIO(content),
+        size=len(content),
+    )
+    assert result.data == {}
+    stored = [u for u in sandbox.uploads() if u["sha256"] == hashlib.sha256(content).hexdigest()]
+    assert len(stored) == 1 and stored[0]["content_type"] == "application/pdf"
+    listed = next(
+        a
+        for a in kombo.get_candidate_attachments(iid, candidate["id"]).data["results"]
+        if a["file_name"] == "Client test.pdf"
+    )
+    resp = kombo.open_download(listed["data_url"])
+    assert b"".join(resp.iter_content(65536)) == content
+    assert resp.headers["Content-Type"].startswith("application/pdf")
+
+
+def test_candidate_level_integration_returns_a_warning(kombo, sandbox):
+    iid = sandbox.iid("candidate_level")
+    cand = kombo.list_candidates(iid, email="grace.hopper@example.com").results[0]
+    content = samples.text("Grace's note\n")
+    result = kombo.add_application_attachment(
+        iid,
+        cand["applications"][0]["id"],
+        name="note.txt",
+        type="OTHER",
+        content_type="text/plain",
+        fileobj=io.BytesIO(content),
+        size=len(content),
+    )
+    assert result.warnings  # Kombo tells us the file went to the candidate
+    listed = kombo.get_candidate_attachments(iid, cand["id"]).data["results"]
+    assert any(a["file_name"] == "note.txt" and a["application_id"] is None for a in listed)
+
+
+# -- streamed body -------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=5000), st.text(max_size=40))
+def test_streamed_body_is_exact_json_with_exact_length(content, name):
+    body = attachment_body(
+        name=name,
+        type="CV",
+        content_type="text/plain",
+        fileobj=io.BytesIO(content),
+        size=len(content),
+    )
+    raw = b"".join(body)
+    assert len(raw) == len(body)
+    doc = json.loads(raw)
+    import base64
+
+    assert base64.b64decode(doc["attachment"]["data"], validate=True) == content
+    assert doc["attachment"]["name"] == name
+    assert b"".join(body) == raw  # iterating again resends the same body
+
+
+def test_streamed_body_is_read_in_chunks():
+    class CountingFile(io.BytesIO):
+        biggest = 0
+
+        def read(self, n=-1):
+            CountingFile.biggest = max(CountingFile.biggest, n)
+            return super().read(n)
+
+    content = b"x" * (3 * 1024 * 1024 + 5)
+    body = attachment_body(
+        name="a",
+        type="CV",
+        content_type="text/plain",
+        fileobj=CountingFile(content),
+        size=len(content),
+    )
+    assert sum(len(c) for c in body) == len(body)
+    assert 0 < CountingFile.biggest <= 3 * 64 * 1024
+
+
+# -- errors: the envelope and transport -------------------------------------------------
+
+
+def test_wrong_key_is_platform_authentication_invalid(sandbox):
+    bad = KomboClient("not-the-key", base_url=sandbox.base_url, timeouts=FAST)
+    with pytest.raises(KomboError) as info:
+        bad.check_api_key()
+    assert (info.value.status, info.value.code) == (401, "PLATFORM.AUTHENTICATION_INVALID")
+    assert info.value.retryable is False
+
+
+def test_unknown_integration(kombo):
+    with pytest.raises(KomboError) as info:
+        kombo.list_jobs("greenhouse:" + "A" * 24)
+    assert info.value.code == "PLATFORM.INTEGRATION_NOT_FOUND"
+
+
+def test_invalid_integration_fails_with_integration_authentication(kombo, sandbox):
+    with pytest.raises(KomboError) as info:
+        kombo.list_applications(sandbox.iid("invalid"))
+    assert info.value.code == "INTEGRATION.AUTHENTICATION_INVALID"
+
+
+def test_no_list_integration_cannot_list_attachments(kombo, sandbox):
+    iid = sandbox.iid("no_list")
+    cand = kombo.list_candidates(iid, email="ada.lovelace@example.com").results[0]
+    with pytest.raises(KomboError) as info:
+        kombo.get_candidate_attachments(iid, cand["id"])
+    assert info.value.code == "INTEGRATION.ACTION_NOT_AVAILABLE"
+
+
+def test_input_invalid_carries_kombo_message(kombo, ada):
+    iid, candidate = ada
+    with pytest.raises(KomboError) as info:
+        kombo.add_application_attachment(
+            iid,
+            candidate["applications"][0]["id"],
+            name="x.bin",
+            type="CV",
+            content_type="application/octet-stream",
+            fileobj=io.BytesIO(b"abc"),
+            size=3,
+        )
+    err = info.value
+    assert (err.status, err.code) == (400, "PLATFORM.INPUT_INVALID")
+    assert err.maybe_applied is False and "octet-stream" in err.message
+
+
+def test_unknown_application_is_404(kombo, sandbox):
+    with pytest.raises(KomboError) as info:
+        kombo.get_application_attachments(sandbox.iid("full"), "A" * 24)
+    assert info.value.status == 404
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected_type", "code", "retryable"),
+    [
+        (
+            {"status": 503, "code": "REMOTE.SERVICE_UNAVAILABLE"},
+            KomboError,
+            "REMOTE.SERVICE_UNAVAILABLE",
+            True,
+        ),
+        (
+            {"status": 429, "code": "REMOTE.RATE_LIMIT_EXCEEDED"},
+            KomboError,
+            "REMOTE.RATE_LIMIT_EXCEEDED",
+            True,
+        ),
+        (
+            {"status": 400, "code": "PLATFORM.SOMETHING_NEW_IN_2027"},
+            KomboError,
+            "PLATFORM.SOMETHING_NEW_IN_2027",
+            False,
+        ),
+        ({"status": 500, "code": None}, KomboError, None, True),
+        ({"status": 502, "body": "html"}, KomboBadResponse, None, True),
+        ({"body": "malformed"}, KomboBadResponse, None, False),
+        (
+            {"status": 409, "code": "INTEGRATION.SETUP_SYNC_PENDING"},
+            KomboError,
+            "INTEGRATION.SETUP_SYNC_PENDING",
+            False,
+        ),
+    ],
+)
+def test_error_mapping(kombo, sandbox, fault, expected_type, code, retryable):
+    sandbox.fault("list_jobs", count=10, **fault)
+    with pytest.raises(expected_type) as info:
+        kombo.list_jobs(sandbox.iid("full"))
+    assert info.value.code == code
+    assert info.value.retryable is retryable
+    assert info.value.message  # always something to show
+
+
+def test_a_read_retries_through_a_passing_fault(kombo, sandbox):
+    sandbox.fault("list_jobs", count=2, status=503, code="REMOTE.SERVICE_UNAVAILABLE")
+    assert kombo.list_jobs(sandbox.iid("full")).results
+
+
+def test_a_read_honours_a_short_retry_after(kombo, sandbox):
+    sandbox.fault(
+        "list_jobs", count=1, status=429, code="PLATFORM.RATE_LIMIT_EXCEEDED", retry_after="1"
+    )
+    assert kombo.list_jobs(sandbox.iid("full")).results
+
+
+def test_a_huge_retry_after_is_not_waited_for(kombo, sandbox):
+    sandbox.fault(
+        "list_jobs", count=1, status=429, code="PLATFORM.RATE_LIMIT_EXCEEDED", retry_after="99999"
+    )
+    with pytest.raises(KomboError) as info:
+        kombo.list_jobs(sandbox.iid("full"))
+    assert info.value.retry_after == 99999
+
+
+def test_a_read_retries_after_a_timeout(kombo, sandbox):
+    sandbox.fault("list_jobs", count=1, delay=3.0)
+    assert kombo.list_jobs(sandbox.iid("full")).results
+
+
+def test_unreachable_kombo_is_a_connection_error():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    client = KomboClient("k", base_url=f"http://127.0.0.1:{port}/v1", timeouts=FAST)
+    with pytest.raises(KomboConnectionError) as info:
+        client.add_application_attachment(
+            "x:y",
+            "A" * 24,
+            name="a.txt",
+            type="CV",
+            content_type="text/plain",
+            fileobj=io.BytesIO(b"a"),
+            size=1,
+        )
+    assert info.value.maybe_applied is False  # nothing was sent: safe to send again
+
+
+# -- writes are never resent when they may have been applied ------------------------------
+
+
+def _upload(kombo, ada, content, name):
+    iid, candidate = ada
+    return kombo.add_application_attachment(
+        iid,
+        candidate["applications"][0]["id"],
+        name=name,
+        type="OTHER",
+        content_type="application/pdf",
+        fileobj=io.BytesIO(content),
+        size=len(content),
+    )
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"delay": 3.0},
+        {"reset": "after_body"},
+        {"status": 500, "code": None},
+        {"status": 504, "code": "PLATFORM.TASK_TIMED_OUT"},
+        {"status": 503, "code": "REMOTE.SERVICE_UNAVAILABLE"},
+        {"status": 502, "body": "html"},
+    ],
+)
+def test_an_ambiguous_write_is_not_resent(kombo, ada, sandbox, fault):
+    sandbox.clear_requests()
+    sandbox.fault("add_application_attachment", count=1, **fault)
+    with pytest.raises(KomboError) as info:
+        _upload(kombo, ada, samples.pdf(str(fault)), "ambiguous.pdf")
+    assert info.value.maybe_applied is True
+    assert len(_posts(sandbox, at_least=1)) == 1
+
+
+@pytest.mark.parametrize(
+    "code", ["PLATFORM.CONCURRENCY_LIMIT_EXCEEDED", "PLATFORM.RATE_LIMIT_EXCEEDED"]
+)
+def test_an_edge_refusal_is_resent_and_lands_once(kombo, ada, sandbox, code):
+    content = samples.pdf("edge " + code)
+    sandbox.clear_requests()
+    sandbox.fault("add_application_attachment", count=1, status=429, code=code)
+    _upload(kombo, ada, content, "edge.pdf")
+    assert len(_posts(sandbox)) == 2
+    assert sum(u["sha256"] == hashlib.sha256(content).hexdigest() for u in sandbox.uploads()) == 1
+
+
+def test_input_refusal_is_not_resent(kombo, ada, sandbox):
+    sandbox.clear_requests()
+    sandbox.fault(
+        "add_application_attachment",
+        count=1,
+        status=400,
+        code="REMOTE.INPUT_INVALID",
+        message="Bad file",
+    )
+    with pytest.raises(KomboError) as info:
+        _upload(kombo, ada, samples.pdf("refused"), "refused.pdf")
+    assert info.value.maybe_applied is False and info.value.message == "Bad file"
+    assert len(_posts(sandbox)) == 1
+
+
+# -- downloads ------------------------------------------------------------------------
+
+
+def test_download_does_not_follow_redirects(kombo, ada, sandbox):
+    iid, candidate = ada
+    att = kombo.get_candidate_attachments(iid, candidate["id"]).data["results"][0]
+    sandbox.fault("download", count=1, redirect="http://169.254.169.254/latest/meta-data/")
+    with pytest.raises(KomboError) as info:
+        kombo.open_download(att["data_url"])
+    assert info.value.code == "PORTAL.DOWNLOAD_REDIRECT"
+
+
+def test_download_refuses_foreign_hosts(kombo):
+    for url in ("http://169.254.169.254/x", "https://evil.example/file", "file:///etc/passwd"):
+        with pytest.raises(KomboError) as info:
+            kombo.open_download(url)
+        assert info.value.code == "PORTAL.DOWNLOAD_HOST_REFUSED"
+
+
+def test_the_key_is_not_in_repr(kombo):
+    assert SANDBOX_KEY not in repr(kombo) and SANDBOX_KEY not in str(vars(kombo).get("base_url"))

@@ -1,0 +1,153 @@
+"""The package and its command line, as a new user meets them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import jwt
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_wheel_ships_templates_static_and_gunicorn_config(tmp_path):
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        cwd=tmp_path,
+    )
+    [wheel] = tmp_path.glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for required in (
+        "portal/templates/base.html",
+        "portal/templates/pages/application.html",
+        "portal/static/portal.js",
+        "portal/static/portal.css",
+        "portal/gunicorn_conf.py",
+        "portal/sandbox/__init__.py",
+    ):
+        assert required in names, required
+
+
+def test_embed_token_prints_only_a_token():
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTAL_", "KOMBO_"))}
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "portal.cli",
+            "embed-token",
+            "--partner",
+            "demo-partner",
+            "--integration",
+            "greenhouse:x",
+            "--ttl",
+            "120",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    ).stdout
+    token = out.strip()
+    assert out.count("\n") == 1 and token.count(".") == 2
+    from portal.cli import DEMO_PARTNER_SECRET
+
+    claims = jwt.decode(
+        token, DEMO_PARTNER_SECRET, algorithms=["HS256"], audience="attachment-portal"
+    )
+    assert claims["integration_id"] == "greenhouse:x" and claims["exp"] - claims["iat"] == 120
+
+
+def test_real_mode_refuses_to_start_without_secret_and_integrations():
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTAL_", "KOMBO_"))}
+    env["KOMBO_API_KEY"] = "real-key"
+    proc = subprocess.run(
+        [sys.executable, "-m", "portal.cli", "serve", "--port", str(_free_port())],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert proc.returncode != 0
+    assert "PORTAL_SECRET_KEY" in proc.stderr and "PORTAL_INTEGRATIONS" in proc.stderr
+    assert "real-key" not in proc.stderr + proc.stdout
+
+
+@pytest.mark.timeout(120)
+def test_portal_serve_runs_on_the_sandbox_with_a_demo_partner():
+    port = _free_port()
+    while True:  # the demo partner takes port + 1
+        try:
+            import socket
+
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", port + 1))
+            break
+        except OSError:
+            port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTAL_", "KOMBO_"))}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "portal.cli", "serve", "--port", str(port), "--applications", "50"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline, "portal serve did not come up"
+            time.sleep(0.2)
+        import re
+
+        session = requests.Session()
+        page = session.get(base + "/signin", timeout=5).text
+        assert "Sandbox" in page
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        resp = session.post(
+            base + "/signin",
+            data={"csrf_token": token, "email": "staff@sandbox.local", "password": "sandbox-demo"},
+            timeout=10,
+        )
+        assert resp.status_code == 200 and "Choose a customer" in resp.text
+        partner = requests.get(f"http://localhost:{port + 1}/", timeout=5)
+        assert partner.status_code == 200 and f"127.0.0.1:{port}" in partner.text
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert "Sandbox mode" in err
