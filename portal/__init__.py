@@ -33,6 +33,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         auth,
         embed,
         errors,
+        guard,
         integrations,
         pages,
         security,
@@ -45,6 +46,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
     attachments.init_app(app)
+    guard.init_app(app)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(pages.bp)

@@ -50,7 +50,6 @@ SAFE_DOWNLOAD_TYPES = {
     "image/png",
     "image/jpeg",
 }
-RECONCILE_WAITS = (0.5, 1.5, 3.0)  # seconds between looks at the list after an unknown outcome
 
 
 @dataclass
@@ -307,7 +306,6 @@ def _send(
             content_type=accepted.content_type,
             fileobj=stream,
             size=accepted.size,
-            write=True,
         )
     except KomboError as err:
         if not err.maybe_applied:
@@ -360,7 +358,8 @@ def _reconcile(
             log_url=err.log_url,
         )
     looked = False
-    for wait in RECONCILE_WAITS:
+    # The reconcile listing bypasses the breaker on purpose: we must learn the truth if we can.
+    for wait in current_app.config["RECONCILE_WAITS"]:
         time.sleep(wait)
         try:
             result = get_kombo().get_candidate_attachments(integration.id, app.candidate_id or "")

@@ -42,7 +42,11 @@ DEFAULTS: dict[str, Any] = {
     "STATE_PATH": "",
     # How many Kombo action calls this process keeps in flight per integration (Kombo allows 30).
     "KOMBO_MAX_INFLIGHT": 12,
+    # Seconds a request waits for one of those slots before the user is told "busy".
+    "KOMBO_SLOT_WAIT": 10.0,
     "INTEGRATION_CACHE_SECONDS": 60,
+    # Pauses between looks at the candidate's attachments after an upload of unknown outcome.
+    "RECONCILE_WAITS": [0.5, 1.5, 3.0],
     "SESSION_COOKIE_NAME": "portal_session",
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",

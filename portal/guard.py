@@ -15,21 +15,15 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import current_app
+from flask import Flask, current_app
 
 from portal.errors import PortalError
 from portal.kombo import KomboBadResponse, KomboConnectionError, KomboError
 
 T = TypeVar("T")
-WAIT_FOR_SLOT = 10.0
 FAILURES_TO_OPEN = 5
 OPEN_SECONDS = 30.0
 _DOWN_CODES = {"REMOTE.SERVICE_UNAVAILABLE", "PLATFORM.UNKNOWN_ERROR", "PLATFORM.TASK_TIMED_OUT"}
-
-_lock = threading.Lock()
-_gates: dict[tuple[str, int], threading.BoundedSemaphore] = {}
-_breakers: dict[str, Breaker] = {}
-
 
 class Breaker:
     """Counts consecutive 'down' failures of one integration; opens for a while after too many."""
@@ -71,27 +65,38 @@ class Breaker:
                 self.failures, self.open_until = 0, 0.0
 
 
-def _gate(integration_id: str) -> threading.BoundedSemaphore:
-    limit = int(current_app.config["KOMBO_MAX_INFLIGHT"])
-    with _lock:
-        return _gates.setdefault((integration_id, limit), threading.BoundedSemaphore(limit))
+class Guards:
+    """The gates and breakers of one app (per process: each worker guards its own calls)."""
+
+    def __init__(self, limit: int, wait: float) -> None:
+        self.limit, self.wait = limit, wait
+        self._lock = threading.Lock()
+        self._gates: dict[str, threading.BoundedSemaphore] = {}
+        self._breakers: dict[str, Breaker] = {}
+
+    def gate(self, integration_id: str) -> threading.BoundedSemaphore:
+        with self._lock:
+            return self._gates.setdefault(integration_id, threading.BoundedSemaphore(self.limit))
+
+    def breaker(self, integration_id: str) -> Breaker:
+        with self._lock:
+            return self._breakers.setdefault(integration_id, Breaker())
 
 
-def breaker(integration_id: str) -> Breaker:
-    """The breaker of one integration (per process)."""
-    with _lock:
-        return _breakers.setdefault(integration_id, Breaker())
+def init_app(app: Flask) -> None:
+    """One set of guards per app."""
+    app.extensions["portal.guards"] = Guards(
+        int(app.config["KOMBO_MAX_INFLIGHT"]), float(app.config["KOMBO_SLOT_WAIT"])
+    )
 
 
-def call(
-    integration_id: str, fn: Callable[..., T], *args: Any, write: bool = False, **kwargs: Any
-) -> T:
+def call(integration_id: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run one Kombo action call for an integration under the in-flight limit and its breaker."""
-    del write  # reads and writes share Kombo's per-integration limit
-    brk = breaker(integration_id)
+    guards: Guards = current_app.extensions["portal.guards"]
+    brk = guards.breaker(integration_id)
     brk.before()
-    gate = _gate(integration_id)
-    if not gate.acquire(timeout=WAIT_FOR_SLOT):
+    gate = guards.gate(integration_id)
+    if not gate.acquire(timeout=guards.wait):
         raise PortalError(
             503,
             "ats_busy",

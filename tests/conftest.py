@@ -114,6 +114,7 @@ def portal_config(sandbox: Sandbox, **overrides: Any) -> dict[str, Any]:
             },
         },
         "INTEGRATION_CACHE_SECONDS": 0.5,
+        "RECONCILE_WAITS": [0.1, 0.3, 0.6],
     }
     config.update(overrides)
     return config
