@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 import secrets
+import socket
 import threading
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -28,6 +30,25 @@ PARTNER_ORIGIN = "http://localhost:8765"
 ACME_SECRET = "acme-secret-" + "a" * 60  # 64+ bytes: even an HS512 forgery test signs cleanly
 ACME_OLD_SECRET = "acme-old-secret-" + "b" * 40
 GLOBEX_SECRET = "globex-secret-" + "c" * 40
+
+
+FIGURES: dict[str, dict[str, float]] = {}
+
+
+def record(section: str, **values: float) -> None:
+    """Add to a figure printed at the end of the run (e.g. inputs tried, server errors)."""
+    bucket = FIGURES.setdefault(section, {})
+    for key, value in values.items():
+        bucket[key] = bucket.get(key, 0) + value
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if FIGURES:
+        terminalreporter.section("figures")
+        for section, values in FIGURES.items():
+            terminalreporter.write_line(
+                f"{section}: " + ", ".join(f"{k} {v:g}" for k, v in values.items())
+            )
 
 
 class Sandbox:
@@ -162,6 +183,25 @@ class Client:
             data={"type": type_},
             **kw,
         )
+
+
+def raw_request(url: str, head: str, body: bytes, timeout: float = 15) -> tuple[int, str]:
+    """Send bytes as they are (a lying Content-Length, broken multipart) and read one response.
+
+    Reads up to the answer's Content-Length: a server that refuses early need not close.
+    """
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as sock:
+        sock.sendall(head.encode() + b"\r\n" + body)
+        data = b""
+        while b"\r\n\r\n" not in data and (chunk := sock.recv(65536)):
+            data += chunk
+        header, _, rest = data.partition(b"\r\n\r\n")
+        length = re.search(rb"(?i)content-length: *(\d+)", header)
+        while length and len(rest) < int(length.group(1)) and (chunk := sock.recv(65536)):
+            rest += chunk
+    raw = (header + b"\r\n\r\n" + rest).decode("latin-1")
+    return int(raw.split(" ", 2)[1]), raw
 
 
 def sign_in(base: str, email: str = STAFF_EMAIL, password: str = STAFF_PASSWORD) -> Client:

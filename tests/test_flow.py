@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import socket
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -12,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 import samples
-from conftest import embed_client, find_application
+from conftest import embed_client, find_application, raw_request
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -239,12 +238,7 @@ def test_oversized_request_is_413_before_the_body_is_read(staff, sandbox):
         f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nCookie: {cookie}\r\nX-CSRFToken: {client.csrf}\r\n"
         f"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: {200 * 1024 * 1024}\r\nConnection: close\r\n\r\n"
     )
-    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
-        sock.sendall(head.encode() + b"--x\r\n")
-        chunks = []
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-        answer = b"".join(chunks).decode("latin-1")
+    status, answer = raw_request(url, head.removesuffix("\r\n"), b"--x\r\n")
     assert answer.startswith("HTTP/1.1 413"), answer[:200]
     assert "file_too_large" in answer and "MB the portal accepts" in answer
 
