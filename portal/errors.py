@@ -126,6 +126,22 @@ _KOMBO_CODES: dict[str, tuple[int, str, str]] = {
         "The portal's connection to Kombo is misconfigured. Please tell support.",
     ),
     "ATS.JOB_CLOSED": (409, "job_closed", "The job is closed in the ATS."),
+    # Our own codes for fetching an attachment's file.
+    "PORTAL.DOWNLOAD_FAILED": (
+        502,
+        "download_failed",
+        "We could not fetch this file from the ATS. Try again in a moment.",
+    ),
+    "PORTAL.DOWNLOAD_REDIRECT": (
+        502,
+        "download_failed",
+        "The ATS sent this file from somewhere the portal does not download from.",
+    ),
+    "PORTAL.DOWNLOAD_HOST_REFUSED": (
+        502,
+        "download_failed",
+        "The ATS stores this file somewhere the portal does not download from.",
+    ),
     "ATS.APPLICATION_ALREADY_EXISTS": (
         409,
         "application_exists",

@@ -315,8 +315,21 @@ class KomboClient:
 
         Only hosts Kombo serves files from, no redirects (SSRF), and the API key
         only ever goes to Kombo's own hosts, and only if the plain request is refused.
+        A GET changes nothing, so transient failures are tried again (three attempts).
         """
         url = self._check_download_url(data_url)
+        for attempt in range(1, 4):
+            try:
+                return self._open_once(url)
+            except KomboError as err:
+                if attempt == 3 or not (
+                    isinstance(err, KomboConnectionError) or (err.status or 0) >= 500
+                ):
+                    raise
+                time.sleep(0.25 * attempt * random.uniform(0.5, 1.0))  # noqa: S311
+        raise AssertionError("unreachable")
+
+    def _open_once(self, url: str) -> requests.Response:
         t = self.timeouts
         try:
             resp = self._session().get(
@@ -332,14 +345,16 @@ class KomboClient:
                     headers=self._auth(),
                 )
         except requests.RequestException as exc:
-            raise _transport_error(exc, sent=True) from None
+            raise _transport_error(exc, sent=False) from None
         if resp.is_redirect or not resp.ok:
             status = resp.status_code
             resp.close()
             raise KomboError(
                 f"The attachment could not be fetched (HTTP {status}).",
                 status=status,
-                code="PORTAL.DOWNLOAD_REDIRECT" if 300 <= status < 400 else None,
+                code="PORTAL.DOWNLOAD_REDIRECT"
+                if 300 <= status < 400
+                else "PORTAL.DOWNLOAD_FAILED",
             )
         return resp
 

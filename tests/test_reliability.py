@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import samples
-from conftest import ServerThread, find_application, portal_config, sign_in
+from conftest import ServerThread, find_application, portal_config, record, sign_in
 
 from portal import create_app
 
@@ -255,8 +255,41 @@ def test_a_redirecting_data_url_is_not_followed(staff, sandbox):
     ][0]
     sandbox.fault("download", count=1, redirect="http://169.254.169.254/latest/meta-data/")
     resp = staff.get(item["download_url"], allow_redirects=False)
-    assert resp.status_code == 502 and resp.json()["error"]["code"] == "ats_error"
+    assert resp.status_code == 502 and resp.json()["error"]["code"] == "download_failed"
     assert "169.254" not in resp.text
+
+
+def test_a_failing_download_is_tried_again_then_explained(staff, sandbox):
+    iid = sandbox.iid("full")
+    app = find_application(staff, iid, job="Backend Engineer")
+    item = staff.get(f"/api/v1/integrations/{iid}/applications/{app['id']}/attachments").json()[
+        "attachments"
+    ][0]
+    sandbox.fault("download", count=1, status=502, body="html")
+    assert staff.get(item["download_url"]).status_code == 200  # one bad answer is retried
+    sandbox.fault("download", count=10, status=503, code=None)
+    resp = staff.get(item["download_url"])
+    assert resp.status_code == 502 and resp.json()["error"]["code"] == "download_failed"
+
+
+@pytest.mark.timeout(240)
+def test_load_with_random_faults_keeps_the_books():
+    """A short version of tests/load.py: users browse, upload and download while faults fly."""
+    import load
+
+    figures = load.run(seconds=12, users=10, applications=200)
+    record(
+        "load with random faults (12 s, 10 users)",
+        requests=figures["requests"],
+        faults_injected=figures["faults_injected"],
+        undeserved_errors=figures["undeserved_errors"],
+        lost=figures["lost"],
+        phantom=figures["phantom"],
+        duplicates=figures["duplicates"],
+    )
+    assert figures["undeserved_errors"] == 0, figures["undeserved_examples"]
+    assert figures["faults_injected"] > 0 and figures["uploads_told_uploaded"] > 0
+    assert (figures["lost"], figures["phantom"], figures["duplicates"]) == (0, 0, 0)
 
 
 # -- limits and the breaker, each on a portal of its own (their state is per app) ------------
