@@ -3,12 +3,13 @@ sandbox alone, mint an embed token for trying the embed, hash a staff password."
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
 import signal
 import socket
-import subprocess  # noqa: S404 - we start our own sandbox and demo partner
+import subprocess  # only to start our own sandbox and demo partner  # nosec B404
 import sys
 import tempfile
 import time
@@ -21,7 +22,7 @@ import requests
 DEMO_STAFF = ("staff@sandbox.local", "sandbox-demo")
 DEMO_PARTNER = "demo-partner"
 # Sandbox mode only (a local demo): fixed so `portal embed-token` works against a running sandbox.
-DEMO_PARTNER_SECRET = "sandbox-demo-partner-secret-not-for-production"  # noqa: S105
+DEMO_PARTNER_SECRET = "sandbox-demo-partner-secret-not-for-production"  # noqa: S105  # nosec B105
 # The demo partner may use these sandbox integrations, not all: the embed shows tenant scoping.
 DEMO_PARTNER_BEHAVIOURS = ("full", "restricted", "candidate_level", "no_list")
 
@@ -72,7 +73,7 @@ def _setup_sandbox_mode(host: str, port: int, applications: int, children: list[
     secret = DEMO_PARTNER_SECRET
     partner_port = port + 1
     partner_origin = f"http://localhost:{partner_port}"
-    portal_url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
+    portal_url = f"http://{_browser_host(host)}:{port}"
     partner_integrations = [
         i["id"] for i in integrations if i["behaviour"] in DEMO_PARTNER_BEHAVIOURS
     ]
@@ -125,9 +126,17 @@ def _setup_sandbox_mode(host: str, port: int, applications: int, children: list[
     )
 
 
+def _browser_host(host: str) -> str:
+    """Where a browser on this machine reaches a server listening on `host`."""
+    try:
+        return "127.0.0.1" if ipaddress.ip_address(host).is_unspecified else host
+    except ValueError:
+        return host
+
+
 def _spawn(args: list[str], extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     env = {**os.environ, **(extra_env or {})}
-    return subprocess.Popen([sys.executable, "-m", "portal.cli", *args], env=env)  # noqa: S603
+    return subprocess.Popen([sys.executable, "-m", "portal.cli", *args], env=env)  # noqa: S603 - our interpreter, our module  # nosec B603
 
 
 def _wait_for_sandbox(root: str) -> list[dict[str, Any]]:

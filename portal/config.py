@@ -18,8 +18,8 @@ from portal.kombo import BASE_URLS
 MIB = 1024 * 1024
 
 DEFAULTS: dict[str, Any] = {
-    "SECRET_KEY": None,
-    "KOMBO_API_KEY": None,
+    # Secrets have no default: startup refuses without them.
+    **dict.fromkeys(("SECRET_KEY", "KOMBO_API_KEY")),
     "KOMBO_BASE_URL": "eu",
     # Hosts (besides Kombo's) that attachment data_urls may point at; the sandbox adds itself.
     "KOMBO_DOWNLOAD_HOSTS": [],

@@ -25,6 +25,7 @@ FAILURES_TO_OPEN = 5
 OPEN_SECONDS = 30.0
 _DOWN_CODES = {"REMOTE.SERVICE_UNAVAILABLE", "PLATFORM.UNKNOWN_ERROR", "PLATFORM.TASK_TIMED_OUT"}
 
+
 class Breaker:
     """Counts consecutive 'down' failures of one integration; opens for a while after too many."""
 

@@ -24,7 +24,7 @@ keepalive = 5
 accesslog = "-"
 errorlog = "-"
 # tmpfs for the heartbeat file where there is one (a disk fchmod can stall workers).
-worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 - gunicorn heartbeat only  # nosec B108
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 proxy_allow_ips = forwarded_allow_ips
 _TOKEN = re.compile(r"/download/[^/?\s]+")

@@ -326,7 +326,7 @@ class KomboClient:
                     isinstance(err, KomboConnectionError) or (err.status or 0) >= 500
                 ):
                     raise
-                time.sleep(0.25 * attempt * random.uniform(0.5, 1.0))  # noqa: S311
+                time.sleep(0.25 * attempt * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not security  # nosec B311
         raise AssertionError("unreachable")
 
     def _open_once(self, url: str) -> requests.Response:
@@ -427,7 +427,7 @@ class KomboClient:
             return None
         if write and (err.maybe_applied or (err.code not in EDGE_REFUSALS and err.status)):
             return None
-        backoff = min(4.0, 0.25 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)  # noqa: S311
+        backoff = min(4.0, 0.25 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not security  # nosec B311
         wait = backoff if err.retry_after is None else err.retry_after
         if err.retry_after is not None and err.retry_after > self.timeouts.max_retry_after:
             return None  # Kombo asks for a long pause: tell the user when to come back.

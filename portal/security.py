@@ -26,7 +26,7 @@ BASE_CSP: dict[str, list[str]] = {
 }
 PERMISSIONS_POLICY = (
     "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), "
-    "interest-cohort=(), browsing-topics=(), display-capture=(), fullscreen=(self)"
+    "display-capture=(), fullscreen=(self)"
 )
 
 
