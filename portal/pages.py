@@ -6,6 +6,8 @@ drag and drop, paste, progress and live refresh on top, through the JSON API.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -17,13 +19,17 @@ from portal.errors import PortalError
 bp = Blueprint("pages", __name__)
 
 
-def _staff() -> Principal | None:
-    principal = current_principal()
-    return principal if principal is not None and principal.is_staff else None
+def staff_page(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Pages are for signed-in staff; anyone else is sent to sign in (and then back here)."""
 
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        principal = current_principal()
+        if principal is None or not principal.is_staff:
+            return redirect(url_for("auth.signin", next=request.full_path.rstrip("?")))
+        return view(principal, *args, **kwargs)
 
-def _signin() -> Any:
-    return redirect(url_for("auth.signin", next=request.full_path.rstrip("?")))
+    return wrapped
 
 
 @bp.get("/healthz")
@@ -33,22 +39,18 @@ def healthz() -> Any:
 
 
 @bp.get("/")
-def home() -> Any:
+@staff_page
+def home(principal: Principal) -> Any:
     """The integrations this staff member may use, with their status."""
-    principal = _staff()
-    if principal is None:
-        return _signin()
     return render_template(
         "pages/home.html", integrations=integrations.all_for(principal.integrations)
     )
 
 
 @bp.get("/i/<iid>")
-def integration(iid: str) -> Any:
+@staff_page
+def integration(principal: Principal, iid: str) -> Any:
     """Find an application: by candidate e-mail, by job, or among the most recent."""
-    principal = _staff()
-    if principal is None:
-        return _signin()
     iid = integration_for(principal, iid)
     found, nxt, error, jobs, mode = _search(principal, iid)
     return render_template(
@@ -87,11 +89,9 @@ def _search(
 
 
 @bp.get("/i/<iid>/a/<aid>")
-def application(iid: str, aid: str) -> Any:
+@staff_page
+def application(principal: Principal, iid: str, aid: str) -> Any:
     """The application: drop files onto it, see the candidate's attachments."""
-    principal = _staff()
-    if principal is None:
-        return _signin()
     iid = integration_for(principal, iid)
     app = applications.get(principal, iid, aid)
     return render_template(
@@ -103,11 +103,9 @@ def application(iid: str, aid: str) -> Any:
 
 
 @bp.post("/i/<iid>/a/<aid>/upload")
-def upload(iid: str, aid: str) -> Any:
+@staff_page
+def upload(principal: Principal, iid: str, aid: str) -> Any:
     """The no-JavaScript upload: a plain multipart form post, answered with a redirect."""
-    principal = _staff()
-    if principal is None:
-        return _signin()
     iid = integration_for(principal, iid)
     app = applications.get(principal, iid, aid)
     files = [f for f in request.files.getlist("file") if f.filename]

@@ -83,6 +83,13 @@ class Sandbox:
         requests.delete(f"{self.root_url}/_sandbox/requests", timeout=5).raise_for_status()
 
 
+def free_port() -> int:
+    """A port nothing listens on right now (for servers started as child processes)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class ServerThread:
     """A WSGI app served on a free loopback port in a background thread."""
 

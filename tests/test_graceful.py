@@ -7,7 +7,6 @@ import hashlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,15 +16,9 @@ from pathlib import Path
 import pytest
 import requests
 import samples
-from conftest import embed_client, portal_config, record
+from conftest import embed_client, free_port, portal_config, record
 
 import portal
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def gunicorn_env(config: dict) -> dict[str, str]:
@@ -39,7 +32,7 @@ def gunicorn_env(config: dict) -> dict[str, str]:
 
 def start_gunicorn(sandbox, tmp_path, **overrides) -> tuple[subprocess.Popen, str]:
     """gunicorn -c python:portal.gunicorn_conf, as the Dockerfile runs it."""
-    port = _free_port()
+    port = free_port()
     config = portal_config(sandbox, STATE_PATH=str(tmp_path / "state.sqlite3"), **overrides)
     config.pop("TESTING")
     proc = subprocess.Popen(

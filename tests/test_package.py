@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -13,16 +14,9 @@ from pathlib import Path
 import jwt
 import pytest
 import requests
+from conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_wheel_ships_templates_static_and_gunicorn_config(tmp_path):
@@ -89,7 +83,7 @@ def test_real_mode_refuses_to_start_without_secret_and_integrations():
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTAL_", "KOMBO_"))}
     env["KOMBO_API_KEY"] = "real-key"
     proc = subprocess.run(
-        [sys.executable, "-m", "portal.cli", "serve", "--port", str(_free_port())],
+        [sys.executable, "-m", "portal.cli", "serve", "--port", str(free_port())],
         capture_output=True,
         text=True,
         env=env,
@@ -100,18 +94,20 @@ def test_real_mode_refuses_to_start_without_secret_and_integrations():
     assert "real-key" not in proc.stderr + proc.stdout
 
 
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 @pytest.mark.timeout(120)
 def test_portal_serve_runs_on_the_sandbox_with_a_demo_partner():
-    port = _free_port()
-    while True:  # the demo partner takes port + 1
-        try:
-            import socket
-
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", port + 1))
-            break
-        except OSError:
-            port = _free_port()
+    port = free_port()
+    while not _port_free(port + 1):  # the demo partner takes port + 1
+        port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTAL_", "KOMBO_"))}
     proc = subprocess.Popen(
         [sys.executable, "-m", "portal.cli", "serve", "--port", str(port), "--applications", "50"],
