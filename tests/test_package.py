@@ -27,7 +27,6 @@ def test_wheel_ships_templates_static_and_gunicorn_config(tmp_path):
             "pip",
             "wheel",
             "--no-deps",
-            "--no-build-isolation",
             "-q",
             "-w",
             str(tmp_path),
