@@ -42,3 +42,18 @@ class RedactingLogger(Logger):
 
 
 logger_class = RedactingLogger
+
+
+def _limit_malloc_arenas() -> None:
+    """glibc keeps one malloc arena per thread (up to 8 x cores), each holding its high-water
+    mark: with 16 threads, libmagic's 7 MiB read buffer alone kept ~100 MB resident per worker.
+    Two arenas keep memory flat (measured: 46 -> 16 MB above idle at 50 MB uploads). Set in the
+    master, before fork, so every worker inherits it."""
+    import contextlib
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to tune
+        ctypes.CDLL("libc.so.6").mallopt(-8, 2)  # -8 is M_ARENA_MAX
+
+
+_limit_malloc_arenas()

@@ -9,6 +9,7 @@ one response hook, as Warehouse does.
 from __future__ import annotations
 
 from flask import Flask, Response, g, request
+from flask_compress import Compress
 
 SELF, NONE = "'self'", "'none'"
 
@@ -59,5 +60,11 @@ def _headers(resp: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    """Set the headers on every response."""
+    """Set the headers on every response, and compress our static assets."""
     app.after_request(_headers)
+    # Only CSS and JS: compressing HTML or JSON that holds a CSRF or session token next to
+    # reflected input (a search term) would open the door to BREACH-style attacks.
+    app.config.setdefault(
+        "COMPRESS_MIMETYPES", ["text/css", "text/javascript", "application/javascript"]
+    )
+    Compress(app)

@@ -59,6 +59,9 @@ class SqliteStore:
         db = getattr(self._local, "db", None)
         if db is None:
             db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            # WAL + NORMAL stays consistent and skips an fsync per claim; losing the last claims
+            # on power loss is harmless for locks and token ids that expire within minutes.
+            db.execute("PRAGMA synchronous=NORMAL")
             self._local.db = db
         return db
 
