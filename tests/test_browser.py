@@ -1,0 +1,626 @@
+"""The portal in a real browser: Debian's chromium driven by Playwright.
+
+What only a browser can show: the drop zone and its queue (drop, byte progress, the server
+phase, the tick, refusals, keyboard use), the plain form with JavaScript off, and the embed
+inside a partner page on another site with third-party cookies blocked. Playwright's own
+browser download is never used. Screenshots go to test-artifacts/ (gitignored).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import shutil
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import samples
+from conftest import (
+    ACME_SECRET,
+    PARTNER_ORIGIN,
+    STAFF_EMAIL,
+    STAFF_PASSWORD,
+    ServerThread,
+    portal_config,
+)
+from flask import Flask
+from werkzeug.serving import make_server
+
+from portal import create_app
+
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="Playwright for Python is not installed"
+)
+expect = sync_api.expect
+expect.set_options(timeout=10_000)  # a busy CI box; every wait is for a state, never a sleep
+
+CHROMIUM = shutil.which("chromium")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="Debian's chromium is not installed (apt-get install chromium); "
+    "these tests never download Playwright's own browser",
+)
+
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+EMAIL = "ada.lovelace@example.com"
+PDF = "application/pdf"
+VIEWPORT = {"width": 1280, "height": 900}
+# Chromium 156 does not know this Permissions-Policy feature; the header is still right.
+KNOWN_NOISE = ("Unrecognized feature: 'bluetooth'",)
+
+# Build Files from bytes inside the page and drop them the way a browser does: dragenter,
+# dragover, drop with one DataTransfer. Returns, per event, whether the page cancelled it
+# (a cancelled dragover/drop is what stops the browser from opening the file itself).
+DROP_JS = """([selector, files]) => {
+  const dt = new DataTransfer();
+  for (const f of files) {
+    const bytes = Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0));
+    dt.items.add(new File([bytes], f.name, { type: f.type }));
+  }
+  const target = document.querySelector(selector);
+  return ["dragenter", "dragover", "drop"].map((type) => {
+    const event = new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt });
+    target.dispatchEvent(event);
+    return event.defaultPrevented;
+  });
+}"""
+COOKIE_PROBE = """() => {
+  document.cookie = "tpc_probe=1; SameSite=None; Secure; Path=/";
+  return document.cookie.includes("tpc_probe=1");
+}"""
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def drop(target: Any, selector: str, files: list[tuple[str, bytes, str]]) -> list[bool]:
+    """Drop files on `selector` in a page or frame; the cancelled flags of the three events."""
+    payload = [{"name": n, "b64": _b64(b), "type": t} for n, b, t in files]
+    return target.evaluate(DROP_JS, [selector, payload])
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix} {uuid.uuid4().hex[:8]}"
+
+
+# -- browsers and pages ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Any]:
+    with sync_api.sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Any) -> Iterator[Any]:
+    b = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    yield b
+    b.close()
+
+
+class Watch:
+    """Uncaught page errors and CSP violations: either fails the test (no inline script/style)."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def attach(self, page: Any) -> Any:
+        page.on("pageerror", lambda exc: self.problems.append(f"pageerror: {exc}"))
+        page.on("console", self._console)
+        return page
+
+    def _console(self, msg: Any) -> None:
+        text = msg.text
+        if any(noise in text for noise in KNOWN_NOISE):
+            return
+        if (
+            "Content Security Policy" in text
+            or msg.type == "error"
+            and "Failed to load resource" not in text
+        ):
+            self.problems.append(f"console {msg.type}: {text}")
+
+
+@pytest.fixture
+def watch() -> Iterator[Watch]:
+    w = Watch()
+    yield w
+    assert not w.problems, w.problems
+
+
+@pytest.fixture
+def page(browser: Any, watch: Watch) -> Iterator[Any]:
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    yield watch.attach(context.new_page())
+    context.close()
+
+
+def sign_in_page(page: Any, base: str) -> None:
+    page.goto(f"{base}/signin")
+    page.fill("#email", STAFF_EMAIL)
+    page.fill("#password", STAFF_PASSWORD)
+    page.click("main form button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def open_application(page: Any, base: str, iid: str, job: str = "Backend Engineer") -> None:
+    page.goto(f"{base}/i/{iid}?email={EMAIL}")
+    page.click(f".pick-list a:has-text('{job}')")
+    page.wait_for_url(re.compile(r"/a/[A-Za-z0-9]+$"))
+
+
+def tall_screenshot(page: Any, name: str) -> None:
+    """The whole page, captured with a viewport as tall as the document.
+
+    full_page=True leaves stale tiles in cross-site (out-of-process) iframes, so the viewport
+    is grown instead and we wait two frames for the iframe to repaint.
+    """
+    ARTIFACTS.mkdir(exist_ok=True)
+    size = page.viewport_size
+    height = page.evaluate("Math.ceil(document.documentElement.scrollHeight)")
+    page.set_viewport_size({"width": size["width"], "height": height})
+    for frame in page.frames:
+        frame.evaluate(
+            "() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))"
+        )
+    page.screenshot(path=str(ARTIFACTS / name))
+    page.set_viewport_size(size)
+
+
+def uploads_with(sandbox: Any, content: bytes) -> list[dict[str, Any]]:
+    sha = hashlib.sha256(content).hexdigest()
+    return [u for u in sandbox.uploads() if u.get("sha256") == sha]
+
+
+# -- 1. the staff flow ----------------------------------------------------------------------
+
+
+def test_staff_drop_progress_tick_list_and_download(page, portal, sandbox):
+    iid = sandbox.iid("full")
+    sign_in_page(page, portal.url)
+    page.click(f"a[href='/i/{iid}']")
+    page.fill("#find-email", EMAIL)
+    page.click("form[data-find=email] button[type=submit]")
+    page.wait_for_url(re.compile(r"\?email="))
+    page.click(".pick-list a:has-text('Backend Engineer')")
+    expect(page.locator("[data-dropzone].is-enhanced")).to_be_visible()
+
+    # A drop outside the zone is swallowed: the browser must not navigate to the file.
+    outside = drop(page, "h1", [("stray.pdf", samples.pdf("stray"), PDF)])
+    assert outside[1:] == [True, True]
+    expect(page.locator(".qi")).to_have_count(0)
+
+    name = unique("Dropped CV") + ".pdf"
+    content = samples.pdf(name, pad=600_000)  # big enough to watch the bytes go up
+    assert drop(page, "[data-dropzone]", [(name, content, PDF)]) == [True, True, True]
+    row = page.locator(".qi", has_text=name)
+    expect(row).to_have_attribute("data-state", "ready")
+    expect(page.locator("[data-live]")).to_contain_text(f"Added 1 file: {name}")
+
+    # Slow the upload down (DevTools throttling) and hold the ATS for a second, so both
+    # phases are observable: bytes (determinate), then the server phase (indeterminate).
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 400 * 1024},
+    )
+    sandbox.fault("add_application_attachment", delay=1.0)
+    page.click("[data-upload-submit]")
+
+    bar = row.locator("[role=progressbar]")
+    expect(bar).to_be_visible()
+    page.wait_for_function(
+        """() => { const b = document.querySelector('.qi [role=progressbar]');
+                   const v = Number(b && b.getAttribute('aria-valuenow')); return v > 0 && v < 100; }"""
+    )
+    expect(row.locator(".qi-status")).to_contain_text(
+        "Checking the file and sending it to Greenhouse"
+    )
+    expect(bar).to_have_class(re.compile("is-indeterminate"))
+    expect(bar).not_to_have_attribute("aria-valuenow", re.compile(".*"))
+    expect(row).to_have_attribute("data-state", "done", timeout=20_000)
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+    expect(bar).to_be_hidden()
+    expect(row.locator(".qi-status")).to_have_text("Uploaded to Greenhouse.")
+    expect(page.locator("[data-live]")).to_contain_text(f"{name} uploaded to Greenhouse.")
+
+    # The list was re-read from the API; the new file is marked and downloads identically.
+    link = page.locator("[data-attachments] a[data-download]", has_text=name)
+    expect(link).to_be_visible()
+    expect(page.locator("[data-attachments] tr.is-new")).to_contain_text(name)
+    with page.expect_download() as info:
+        link.click()
+    download = info.value
+    assert download.suggested_filename == name
+    assert Path(download.path()).read_bytes() == content
+
+    [stored] = uploads_with(sandbox, content)
+    assert (stored["content_type"], stored["type"], stored["name"]) == (PDF, "CV", name)
+
+    tall_screenshot(page, "staff-application.png")
+    page.emulate_media(color_scheme="dark")
+    tall_screenshot(page, "staff-application-dark.png")
+    page.emulate_media(color_scheme="light")
+    page.set_viewport_size({"width": 360, "height": 800})
+    tall_screenshot(page, "staff-application-360.png")
+
+
+# -- 2. a refused file -------------------------------------------------------------------------
+
+
+def test_refused_file_shows_the_servers_message_and_can_be_retried(page, portal, sandbox):
+    iid = sandbox.iid("full")
+    sign_in_page(page, portal.url)
+    open_application(page, portal.url, iid)
+    name = unique("Letter with macros") + ".docx"
+    content = samples.docx("Dear team", macros=True)
+    page.set_input_files("#file-input", files=[{"name": name, "mimeType": "", "buffer": content}])
+    row = page.locator(".qi", has_text=name)
+    row.locator("select").select_option("COVER_LETTER")
+
+    with page.expect_response(
+        lambda r: r.request.method == "POST" and "/attachments" in r.url
+    ) as resp:
+        page.click("[data-upload-submit]")
+    error = resp.value.json()["error"]
+    assert resp.value.status in (415, 422) and "macro" in error["message"].lower()
+
+    expect(row).to_have_attribute("data-state", "failed")
+    expect(row.locator(".qi-error")).to_have_text(error["message"])  # verbatim, as text
+    expect(row.locator(".qi-ref")).to_contain_text(f"Reference {error['reference']}")
+    expect(page.locator("[data-live]")).to_contain_text(
+        f"{name} was not uploaded: {error['message']}"
+    )
+    expect(row.locator(".qi-icon")).to_be_visible()
+    assert "Uploaded" not in row.inner_text()
+
+    # Retry sends the same File again, without picking it: a new request, a new reference.
+    retry = row.get_by_role("button", name=f"Retry {name}")
+    expect(retry).to_be_visible()
+    with page.expect_response(
+        lambda r: r.request.method == "POST" and "/attachments" in r.url
+    ) as again:
+        retry.click()
+    second = again.value.json()["error"]
+    expect(row.locator(".qi-ref")).to_contain_text(second["reference"])
+    assert second["code"] == error["code"]
+    assert uploads_with(sandbox, content) == []
+
+
+# -- 3. keyboard ----------------------------------------------------------------------------
+
+
+def test_keyboard_reaches_the_zone_opens_the_chooser_and_uploads(page, portal, sandbox):
+    iid = sandbox.iid("full")
+    # Intercept file choosers from the start: enabling it lazily can race the Enter key.
+    page.on("filechooser", lambda chooser: None)
+    sign_in_page(page, portal.url)
+    open_application(page, portal.url, iid, job="Data Scientist")
+
+    # Tab from the top of the page until focus is inside the drop zone.
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate("!!document.activeElement.closest('[data-dropzone]')"):
+            break
+    focused = page.evaluate(
+        """() => { const el = document.activeElement;
+                   return [el.tagName, el.textContent.trim(), getComputedStyle(el).outlineStyle]; }"""
+    )
+    assert focused[:2] == ["BUTTON", "Choose files"] and focused[2] != "none"
+
+    chosen = unique("Keyboard CV") + ".pdf"
+    chosen_content = samples.pdf(chosen)
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Enter")
+    assert chooser.value.is_multiple()
+    chooser.value.set_files(files=[{"name": chosen, "mimeType": PDF, "buffer": chosen_content}])
+
+    # The native input still works directly (set_input_files path).
+    direct = unique("Direct letter") + ".txt"
+    direct_content = samples.text(f"Dear team, {direct}\n")
+    page.set_input_files(
+        "#file-input", files=[{"name": direct, "mimeType": "text/plain", "buffer": direct_content}]
+    )
+    # Paste from the clipboard (focus on the page, not in a text field).
+    pasted = unique("Pasted scan") + ".png"
+    pasted_content = samples.png(4 + len(pasted), 4)
+    page.evaluate(
+        """([name, b64]) => {
+          const dt = new DataTransfer();
+          dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], name, { type: "image/png" }));
+          document.body.dispatchEvent(new ClipboardEvent("paste", { clipboardData: dt, bubbles: true, cancelable: true }));
+        }""",
+        [pasted, _b64(pasted_content)],
+    )
+    page.locator(".qi", has_text=pasted).locator("select").select_option("OTHER")
+    expect(page.locator(".qi")).to_have_count(3)
+    expect(page.locator("[data-upload-submit]")).to_have_text("Upload 3 files to Greenhouse")
+
+    page.focus("[data-upload-submit]")
+    page.keyboard.press("Enter")
+    for name in (chosen, direct, pasted):
+        expect(page.locator(".qi", has_text=name)).to_have_attribute(
+            "data-state", "done", timeout=20_000
+        )
+    # The Upload button hid; focus stayed in the queue instead of falling back to <body>.
+    assert page.evaluate("!!document.activeElement.closest('[data-queue]')")
+    assert len(uploads_with(sandbox, chosen_content)) == 1
+    assert len(uploads_with(sandbox, direct_content)) == 1
+    assert [u["type"] for u in uploads_with(sandbox, pasted_content)] == ["OTHER"]
+
+
+# -- 4. without JavaScript ----------------------------------------------------------------------
+
+
+def test_plain_form_works_without_javascript(browser, portal, sandbox):
+    context = browser.new_context(java_script_enabled=False, viewport=VIEWPORT)
+    page = context.new_page()
+    try:
+        sign_in_page(page, portal.url)
+        open_application(page, portal.url, sandbox.iid("full"))
+        expect(page.locator("[data-dropzone-ui]")).to_be_hidden()
+        expect(page.locator("#file-input")).to_be_visible()
+        name = unique("No script CV") + ".pdf"
+        content = samples.pdf(name)
+        page.set_input_files(
+            "#file-input", files=[{"name": name, "mimeType": PDF, "buffer": content}]
+        )
+        page.check("#type-CV")
+        page.click("[data-upload-submit]")
+        expect(page.locator(".flash-success")).to_contain_text(f"“{name}” was uploaded.")
+        expect(page.locator("[data-attachments] table")).to_contain_text(name)
+        assert len(uploads_with(sandbox, content)) == 1
+    finally:
+        context.close()
+
+
+# -- 5. the embed, inside a partner page on another site ----------------------------------
+
+
+EMBED_SESSION_TTL = 6  # seconds: short, so the tests see the session renewed
+
+
+@pytest.fixture(scope="module")
+def embed_portal(sandbox: Any) -> Iterator[ServerThread]:
+    """A portal whose embed sessions last seconds, so renewal happens while we watch."""
+    server = ServerThread(
+        create_app(portal_config(sandbox, EMBED_SESSION_TTL=EMBED_SESSION_TTL))
+    ).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def partner(embed_portal: ServerThread, sandbox: Any) -> Iterator[str]:
+    """The demo partner app on PARTNER_ORIGIN (http://localhost:8765), the origin acme may frame from."""
+    from portal.demo_partner import create_partner_app
+
+    env = {
+        "DEMO_PARTNER_ID": "acme",
+        "DEMO_PARTNER_SECRET": ACME_SECRET,
+        "DEMO_PARTNER_INTEGRATIONS": json.dumps([sandbox.iid("full"), sandbox.iid("restricted")]),
+        "DEMO_PORTAL_URL": embed_portal.url,
+    }
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in env.items():
+            mp.setenv(key, value)
+        app = create_partner_app()
+    port = int(PARTNER_ORIGIN.rsplit(":", 1)[1])
+    try:
+        httpd = make_server("127.0.0.1", port, app, threaded=True)
+    except OSError as exc:
+        pytest.fail(f"port {port} is taken ({exc}); the embed test needs it for {PARTNER_ORIGIN}")
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield PARTNER_ORIGIN
+    httpd.shutdown()
+
+
+def _profile_context(playwright: Any, directory: Path, *, block_third_party: bool) -> Any:
+    """A real (not off-the-record) profile whose Preferences allow or block third-party cookies."""
+    (directory / "Default").mkdir(parents=True)
+    prefs = {
+        "profile": {
+            "block_third_party_cookies": block_third_party,
+            "cookie_controls_mode": 1 if block_third_party else 0,
+        }
+    }
+    (directory / "Default" / "Preferences").write_text(json.dumps(prefs))
+    return playwright.chromium.launch_persistent_context(
+        str(directory),
+        executable_path=CHROMIUM,
+        args=ARGS,
+        headless=True,
+        viewport=VIEWPORT,
+        accept_downloads=True,
+    )
+
+
+def settled(page: Any, frame: Any) -> None:
+    """Wait until the partner has grown the iframe to the portal's content (no layout shift left)."""
+    height = frame.evaluate(
+        "() => Math.ceil(document.documentElement.getBoundingClientRect().height)"
+    )
+    page.wait_for_function(
+        "(h) => document.getElementById('portal-frame').clientHeight >= h", arg=height
+    )
+
+
+def _portal_frame(page: Any, portal_url: str) -> Any:
+    page.frame_locator("#portal-frame").locator("[data-embed-view] > *").first.wait_for()
+    return next(f for f in page.frames if f.url.startswith(portal_url))
+
+
+def test_third_party_cookie_probe_is_meaningful(playwright, embed_portal, partner, tmp_path):
+    """Control: in a profile that allows them, the framed portal can set a SameSite=None cookie."""
+    context = _profile_context(playwright, tmp_path / "allow", block_third_party=False)
+    try:
+        page = context.new_page()
+        page.goto(f"{partner}/")
+        assert _portal_frame(page, embed_portal.url).evaluate(COOKIE_PROBE) is True
+    finally:
+        context.close()
+
+
+def test_embed_in_partner_page_with_third_party_cookies_blocked(
+    playwright, embed_portal, partner, sandbox, tmp_path
+):
+    context = _profile_context(playwright, tmp_path / "block", block_third_party=True)
+    watch = Watch()
+    try:
+        page = watch.attach(context.new_page())
+        page.goto(f"{partner}/")
+        frame = _portal_frame(page, embed_portal.url)
+        # Cookies really are blocked in the frame (the control test shows the probe works).
+        assert frame.evaluate(COOKIE_PROBE) is False
+        # The token left the URL and nothing was put in storage (which, with third-party
+        # cookies blocked, Chromium denies to the frame altogether).
+        assert frame.evaluate("location.hash") == ""
+        stored = frame.evaluate(
+            "() => { try { return localStorage.length + sessionStorage.length; } catch { return 'denied'; } }"
+        )
+        assert stored in (0, "denied")
+
+        log = page.locator("#messages")
+        expect(log.locator("li[data-type=ready]")).to_have_count(1)
+        expect(log.locator("li[data-type=resize]").first).to_be_visible()
+        # The parent sized the iframe from the resize messages.
+        page.wait_for_function(
+            "() => document.getElementById('portal-frame').getBoundingClientRect().height > 600"
+        )
+
+        embed = page.frame_locator("#portal-frame")
+        expect(embed.locator("[data-embed-title]")).to_have_text("Greenhouse")
+        expect(embed.locator(".badge-sandbox")).to_be_visible()
+        embed.locator("#find-email").fill(EMAIL)
+        embed.locator("#find-email").press("Enter")
+        expect(embed.locator("[data-results] h3")).to_have_text(f"Applications of {EMAIL}")
+        # Inside the cross-site (out-of-process) frame, controls are activated from the keyboard:
+        # mouse clicks there depend on the parent's scroll and the frame's cached geometry, and
+        # the staff test already clicks the same controls with the mouse.
+        settled(page, frame)
+        embed.locator(".pick-list button", has_text="Backend Engineer").press("Enter")
+        expect(embed.locator("h1[data-app-name]")).to_have_text("Ada Lovelace")
+        expect(embed.locator("[data-attachments] table")).to_be_visible()
+
+        name = unique("Embedded CV") + ".pdf"
+        content = samples.pdf(name)
+        assert drop(frame, "[data-dropzone]", [(name, content, PDF)]) == [True, True, True]
+        settled(page, frame)
+        embed.locator("[data-upload-submit]").press("Enter")
+        row = embed.locator(".qi", has_text=name)
+        expect(row).to_have_attribute("data-state", "done", timeout=20_000)
+
+        message = log.locator("li[data-type='upload.succeeded']", has_text=name)
+        expect(message).to_have_count(1)
+        payload = json.loads(message.inner_text().split("upload.succeeded ", 1)[1])
+        assert payload["fileName"] == name and payload["type"] == "CV"
+        assert payload["contentType"] == PDF and payload["size"] == len(content)
+        assert re.fullmatch(r"[A-Za-z0-9]+", payload["applicationId"])
+
+        link = embed.locator("[data-attachments] a[data-download]", has_text=name)
+        expect(link).to_be_visible()
+        settled(page, frame)
+        with page.expect_download() as info:
+            link.press("Enter")
+        assert Path(info.value.path()).read_bytes() == content
+        assert len(uploads_with(sandbox, content)) == 1
+
+        # The session was renewed ahead of expiry: session.expiring -> session.refresh.
+        expect(log.locator("li[data-type='session.expiring']").first).to_be_visible(timeout=10_000)
+
+        # The partner's backend stalls (its /token requests are held): the token runs out, the
+        # next call gets a 401, the portal asks the parent again (inSeconds 0) and waits; once
+        # the partner answers, the call is retried with the new session and succeeds.
+        held: list[Any] = []
+        stalled = [True]
+        page.route(
+            f"{partner}/token",
+            lambda route: held.append(route) if stalled[0] else route.continue_(),
+        )
+        frame.evaluate(
+            "window.__poll = setInterval(() => document.querySelector('[data-attachments-refresh]').click(), 400)"
+        )
+        status = embed.locator("[data-embed-status]")
+        expect(status).to_have_text(
+            "Your session has expired. Renewing it…", timeout=3 * EMBED_SESSION_TTL * 1000
+        )
+        expect(
+            log.locator("li[data-type='session.expiring']", has_text='"inSeconds":0')
+        ).to_have_count(1)
+        stalled[0] = False
+        for route in held:
+            route.continue_()
+        expect(status).to_be_hidden(timeout=10_000)
+        frame.evaluate("clearInterval(window.__poll)")
+        expect(embed.locator("[data-attachments] a[data-download]", has_text=name)).to_be_visible()
+
+        # Everything above ran without a single cookie for the portal.
+        assert [c for c in context.cookies() if c["domain"] == "127.0.0.1"] == []
+        tall_screenshot(page, "embed-partner.png")
+
+        # Locked to one application by the partner: straight to it, no picker, no way back.
+        page.fill("#application", payload["applicationId"])
+        page.click("#embed-form button[type=submit]")
+        expect(log.locator("li[data-type=ready]")).to_have_count(2)
+        expect(embed.locator("h1[data-app-name]")).to_have_text("Ada Lovelace")
+        expect(embed.locator("[data-back-wrap]")).to_be_hidden()
+        expect(embed.locator("[data-finder]")).to_have_count(0)
+        expect(embed.locator("[data-attachments] a[data-download]", has_text=name)).to_be_visible()
+    finally:
+        context.close()
+    assert not watch.problems, watch.problems
+
+
+def test_embed_refuses_to_be_framed_by_another_origin(browser, portal):
+    # The header: the partner's exact origins for ?partner=acme, nobody without a partner.
+    framed = requests.get(f"{portal.url}/embed?partner=acme", timeout=10)
+    assert f"frame-ancestors {PARTNER_ORIGIN}" in framed.headers["Content-Security-Policy"]
+    assert "Set-Cookie" not in framed.headers  # the embed page starts no cookie session
+    alone = requests.get(f"{portal.url}/embed", timeout=10)
+    assert "frame-ancestors 'none'" in alone.headers["Content-Security-Policy"]
+
+    # The browser: a page on another port (another origin) frames the embed and gets nothing.
+    other = Flask("other_site")
+
+    @other.get("/")
+    def index() -> str:
+        return f'<!doctype html><title>Not a partner</title><iframe src="{portal.url}/embed?partner=acme"></iframe>'
+
+    server = ServerThread(other).start()
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        other_url = server.url.replace("127.0.0.1", "localhost")
+        with page.expect_event(
+            "console", predicate=lambda m: "frame-ancestors" in m.text
+        ) as refused:
+            page.goto(f"{other_url}/")
+        assert "violates the following Content Security Policy directive" in refused.value.text
+        child = page.frames[1]
+        assert not child.url.startswith(portal.url)
+    finally:
+        context.close()
+        server.stop()
