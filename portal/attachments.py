@@ -62,8 +62,9 @@ class AttachmentList:
     warnings: list[str] = field(default_factory=list)
 
     def public(self) -> dict[str, Any]:
-        """The JSON form."""
+        """The JSON form (download links work for `download_expires_in` seconds)."""
         return {
+            "download_expires_in": int(current_app.config["DOWNLOAD_URL_TTL"]),
             "available": self.available,
             "attachments": self.items,
             "message": self.message,
@@ -148,6 +149,7 @@ def _item(
         "type": a.get("type"),
         "type_label": integrations.TYPE_LABELS.get(str(a.get("type")), "Other"),
         "content_type": a.get("content_type"),
+        "format_label": filetype.format_label(a.get("content_type")),
         "application_id": owner,
         "belongs_to": belongs,
         "belongs_label": label,

@@ -1069,6 +1069,12 @@ def _strip_unsafe(text: str) -> str:
     )
 
 
+def format_label(content_type: str | None) -> str | None:
+    """A person's name for a MIME type we know ("PDF", "Word (.docx)"), else None."""
+    fmt = _FORMATS.get(_canonical(content_type)) if content_type else None
+    return fmt.label if fmt else None
+
+
 def _extensions_for(content_type: str) -> tuple[str, ...] | None:
     """Extensions that fit the type (first is canonical), or None for a type we do not know."""
     fmt = _FORMATS.get(_canonical(content_type))

@@ -26,7 +26,8 @@ BASE_CSP: dict[str, list[str]] = {
     "frame-ancestors": [NONE],
 }
 PERMISSIONS_POLICY = (
-    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), "
+    # Only features Chromium knows (unknown ones log a console error on every page).
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), "
     "display-capture=(), fullscreen=(self)"
 )
 

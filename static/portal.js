@@ -854,9 +854,10 @@
 
   // ---------------------------------------------------------------- attachments list
 
-  // Download links are signed for a few minutes (DOWNLOAD_URL_TTL, 300 s by default). A list
-  // older than this is refreshed before a download so the link is never stale.
-  const LINK_FRESH_MS = 4 * 60 * 1000;
+  // Download links are signed for a few minutes (the list says how long: download_expires_in).
+  // A list older than that, less a margin, is refreshed before a download so no link is stale.
+  const DEFAULT_LINK_FRESH_MS = 4 * 60 * 1000;
+  const LINK_MARGIN_MS = 60 * 1000;
 
   class AttachmentsList {
     constructor(root, { api }) {
@@ -865,6 +866,7 @@
       this.url = root.dataset.listUrl;
       this.body = root.querySelector("[data-attachments-body]");
       this.loadedAt = Date.now();
+      this.linkFreshMs = DEFAULT_LINK_FRESH_MS;
       this.pending = null;
       this.next = null;
       this.items = [];
@@ -910,6 +912,8 @@
 
     render(data) {
       this.loadedAt = Date.now();
+      const ttl = Number(data.download_expires_in);
+      if (ttl > 0) this.linkFreshMs = Math.max(ttl * 1000 - LINK_MARGIN_MS, ttl * 500);
       const nodes = [];
       const items = Array.isArray(data.attachments) ? data.attachments : [];
       if (!data.available) {
@@ -969,7 +973,7 @@
     /** An old list's links may have expired: refresh first, then download the same attachment. */
     onDownloadClick(e) {
       const link = e.target.closest("a[data-download]");
-      if (!link || Date.now() - this.loadedAt < LINK_FRESH_MS || !this.url) return;
+      if (!link || Date.now() - this.loadedAt < this.linkFreshMs || !this.url) return;
       e.preventDefault();
       const id = link.closest("tr") && link.closest("tr").dataset.id;
       this.refresh().then(() => {

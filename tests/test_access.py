@@ -461,7 +461,9 @@ def test_the_kombo_key_never_leaves_the_server(staff, portal, sandbox, caplog):
 
 def test_static_assets_are_compressed_but_pages_and_json_are_not(portal, staff):
     for path in ("/static/portal.js", "/static/portal.css"):
-        resp = requests.get(portal.url + path, headers={"Accept-Encoding": "gzip, deflate"}, timeout=10)
+        resp = requests.get(
+            portal.url + path, headers={"Accept-Encoding": "gzip, deflate"}, timeout=10
+        )
         assert resp.headers.get("Content-Encoding") in ("gzip", "deflate"), path
     # Pages and JSON carry CSRF and session tokens beside reflected input: no compression (BREACH).
     for path in ("/", "/api/v1/integrations"):

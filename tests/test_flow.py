@@ -88,6 +88,8 @@ def test_upload_then_listed_then_downloaded_identical(staff, sandbox):
         a for a in _attachments(staff, iid, app["id"])["attachments"] if a["name"] == sent["name"]
     ]
     assert len(listed) == 1 and listed[0]["belongs_to"] == "this_application"
+    assert listed[0]["format_label"] == "Word (.docx)"
+    assert _attachments(staff, iid, app["id"])["download_expires_in"] == 300
     download = staff.get(listed[0]["download_url"])
     assert download.status_code == 200 and download.content == content
     assert download.headers["Content-Type"] == DOCX
