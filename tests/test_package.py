@@ -37,6 +37,10 @@ def test_wheel_ships_templates_static_and_gunicorn_config(tmp_path):
     )
     [wheel] = tmp_path.glob("*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
+    # Every template and asset of the checkout is in the wheel (a new folder must be listed).
+    for folder, prefix in (("templates", "portal/templates/"), ("static", "portal/static/")):
+        for path in (ROOT / folder).rglob("*.*"):
+            assert prefix + path.relative_to(ROOT / folder).as_posix() in names, path
     for required in (
         "portal/templates/base.html",
         "portal/templates/pages/application.html",
