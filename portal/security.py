@@ -69,3 +69,13 @@ def init_app(app: Flask) -> None:
         "COMPRESS_MIMETYPES", ["text/css", "text/javascript", "application/javascript"]
     )
     Compress(app)
+    # Registered after Compress, so it runs before it: our static files are small, and a
+    # buffered response can be gzipped (Flask-Compress only streams zstd, br and deflate).
+    app.after_request(_buffer_static)
+
+
+def _buffer_static(resp: Response) -> Response:
+    if request.endpoint == "static" and resp.status_code == 200:
+        resp.direct_passthrough = False
+        resp.make_sequence()
+    return resp
