@@ -95,3 +95,25 @@ def test_sigterm_lets_in_flight_uploads_finish(sandbox, tmp_path):
         sum(u["sha256"] == hashlib.sha256(f).hexdigest() for u in sandbox.uploads()) == 1
         for f in files
     )
+
+
+@pytest.mark.timeout(60)
+def test_access_log_has_no_download_tokens_or_search_terms(sandbox, tmp_path):
+    proc, url = start_gunicorn(sandbox, tmp_path)
+    try:
+        iid = sandbox.iid("full")
+        client = embed_client(url, "acme", iid)
+        found = client.get(
+            f"/api/v1/integrations/{iid}/applications", params={"email": "ada.lovelace@example.com"}
+        )
+        app = next(a for a in found.json()["applications"] if a["job_name"] == "Backend Engineer")
+        item = client.get(
+            f"/api/v1/integrations/{iid}/applications/{app['id']}/attachments"
+        ).json()["attachments"][0]
+        assert client.get(item["download_url"]).status_code == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        log, _ = proc.communicate(timeout=30)
+    assert "GET /download/[redacted]" in log and "?[redacted]" in log  # the requests were logged
+    token = item["download_url"].rsplit("/", 1)[1]
+    assert token not in log and "lovelace" not in log
