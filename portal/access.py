@@ -140,15 +140,6 @@ def integration_for(principal: Principal, integration_id: str) -> str:
     return integration_id
 
 
-def check_application_id(principal: Principal, application_id: str) -> str:
-    """A well-formed application id the principal may open; 404 otherwise."""
-    if not is_kombo_id(application_id) or not principal.may_open(application_id):
-        raise PortalError(
-            404, "not_found", "That application does not exist or you have no access to it."
-        )
-    return application_id
-
-
 # -- staff sign-in ------------------------------------------------------------
 
 

@@ -58,36 +58,29 @@ def _email(candidate: dict[str, Any] | None) -> str | None:
     return emails[0].get("email_address") if emails and isinstance(emails[0], dict) else None
 
 
-def _from_application(raw: dict[str, Any]) -> Application:
-    candidate = raw.get("candidate")
+def _build(raw: dict[str, Any], candidate: dict[str, Any] | None) -> Application:
+    """An Application from Kombo's application object, or from a candidate's applications[]
+    entry (which carries the same job and stage but not the candidate)."""
+    job = raw.get("job") or {}
     return Application(
         id=raw["id"],
         candidate_id=raw.get("candidate_id") or (candidate or {}).get("id"),
         candidate_name=_name(candidate),
         email=_email(candidate),
-        job_id=raw.get("job_id") or (raw.get("job") or {}).get("id"),
-        job_name=(raw.get("job") or {}).get("name") or "No job",
+        job_id=raw.get("job_id") or job.get("id"),
+        job_name=job.get("name") or "No job",
         stage=(raw.get("current_stage") or {}).get("name") or "No stage",
         outcome=raw.get("outcome"),
         created_at=raw.get("remote_created_at"),
     )
 
 
+def _from_application(raw: dict[str, Any]) -> Application:
+    return _build(raw, raw.get("candidate"))
+
+
 def _from_candidate(candidate: dict[str, Any]) -> list[Application]:
-    return [
-        Application(
-            id=app["id"],
-            candidate_id=candidate.get("id"),
-            candidate_name=_name(candidate),
-            email=_email(candidate),
-            job_id=(app.get("job") or {}).get("id"),
-            job_name=(app.get("job") or {}).get("name") or "No job",
-            stage=(app.get("current_stage") or {}).get("name") or "No stage",
-            outcome=app.get("outcome"),
-            created_at=app.get("remote_created_at"),
-        )
-        for app in candidate.get("applications") or []
-    ]
+    return [_build(app, candidate) for app in candidate.get("applications") or []]
 
 
 def _visible(principal: Principal, apps: list[Application]) -> list[Application]:

@@ -97,15 +97,32 @@ def init_app(app: Flask) -> None:
 # -- listing -----------------------------------------------------------------
 
 
+def _fetch(
+    integration_id: str, candidate_id: str, *, guarded: bool = True
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The candidate's attachments (live from the ATS) and Kombo's warnings.
+
+    `guarded=False` skips the in-flight limit and breaker: reconciliation must try to learn
+    the truth even while the breaker is open.
+    """
+    kombo = get_kombo()
+    if guarded:
+        result = guard.call(
+            integration_id, kombo.get_candidate_attachments, integration_id, candidate_id
+        )
+    else:
+        result = kombo.get_candidate_attachments(integration_id, candidate_id)
+    items = [a for a in (result.data or {}).get("results", []) if isinstance(a, dict)]
+    return items, result.warnings
+
+
 def list_for(principal: Principal, integration_id: str, app: Application) -> AttachmentList:
     """The candidate's attachments with where each belongs, and download links."""
     tool = integrations.get(integration_id).tool
     if not app.candidate_id:
         return AttachmentList(False, message="This application has no candidate in the ATS.")
     try:
-        result = guard.call(
-            integration_id, get_kombo().get_candidate_attachments, integration_id, app.candidate_id
-        )
+        raw, warnings = _fetch(integration_id, app.candidate_id)
     except KomboError as err:
         if err.code in NOT_LISTABLE:
             return AttachmentList(
@@ -114,10 +131,9 @@ def list_for(principal: Principal, integration_id: str, app: Application) -> Att
                 f"check {tool} to see the files.",
             )
         raise
-    raw = [a for a in (result.data or {}).get("results", []) if isinstance(a, dict)]
     jobs = _other_jobs(integration_id, app, raw)
     items = [_item(principal, integration_id, app, a, jobs) for a in raw]
-    return AttachmentList(True, items=items, warnings=result.warnings)
+    return AttachmentList(True, items=items, warnings=warnings)
 
 
 def _other_jobs(integration_id: str, app: Application, raw: list[dict[str, Any]]) -> dict[str, str]:
@@ -169,16 +185,11 @@ def open_download(
     integration_id: str, candidate_id: str, attachment_id: str
 ) -> tuple[dict[str, Any], Any]:
     """Find the attachment in a fresh listing (never trust a URL from the client) and open it."""
-    kombo = get_kombo()
-    result = guard.call(
-        integration_id, kombo.get_candidate_attachments, integration_id, candidate_id
-    )
-    found = next(
-        (a for a in (result.data or {}).get("results", []) if a.get("id") == attachment_id), None
-    )
+    items, _ = _fetch(integration_id, candidate_id)
+    found = next((a for a in items if a.get("id") == attachment_id), None)
     if found is None or not isinstance(found.get("data_url"), str):
         raise PortalError(404, "not_found", "That attachment is no longer in the ATS.")
-    return found, kombo.open_download(found["data_url"])
+    return found, get_kombo().open_download(found["data_url"])
 
 
 def download_headers(attachment: dict[str, Any], upstream_length: str | None) -> dict[str, str]:
@@ -334,13 +345,11 @@ def _snapshot(integration_id: str, app: Application) -> set[str] | None:
     if not app.candidate_id:
         return None
     try:
-        result = guard.call(
-            integration_id, get_kombo().get_candidate_attachments, integration_id, app.candidate_id
-        )
+        items, _ = _fetch(integration_id, app.candidate_id)
     except KomboError as err:
         log.info("no snapshot before upload: %r", err)
         return None
-    return {a.get("id") for a in (result.data or {}).get("results", []) if isinstance(a, dict)}
+    return {a.get("id") for a in items}
 
 
 def _reconcile(
@@ -360,19 +369,14 @@ def _reconcile(
             log_url=err.log_url,
         )
     looked = False
-    # The reconcile listing bypasses the breaker on purpose: we must learn the truth if we can.
     for wait in current_app.config["RECONCILE_WAITS"]:
         time.sleep(wait)
         try:
-            result = get_kombo().get_candidate_attachments(integration.id, app.candidate_id or "")
+            items, _ = _fetch(integration.id, app.candidate_id or "", guarded=False)
         except KomboError:
             continue
         looked = True
-        new = [
-            a
-            for a in (result.data or {}).get("results", [])
-            if a.get("id") not in snapshot and a.get("file_name") == name
-        ]
+        new = [a for a in items if a.get("id") not in snapshot and a.get("file_name") == name]
         if new:
             log.info("reconciled: %s arrived as %s", name, new[0].get("id"))
             return

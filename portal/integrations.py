@@ -69,10 +69,6 @@ class TTLCache:
                 self._items[key] = (now + self.seconds, value)
         return value
 
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
 
 def init_app(app: Flask) -> None:
     """Build the Kombo client and the cache from configuration."""

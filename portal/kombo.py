@@ -10,8 +10,8 @@ retries, the warnings and the error envelope. Nothing here imports Flask.
 from __future__ import annotations
 
 import base64
+import json
 import logging
-import os
 import random
 import threading
 import time
@@ -168,8 +168,6 @@ class Base64JSONBody:
 
 
 def _json_string(value: str) -> bytes:
-    import json
-
     return json.dumps(value).encode()
 
 
@@ -212,12 +210,6 @@ class KomboClient:
         self.download_hosts = frozenset(download_hosts) | {api_host, "resources.kombo.dev"}
         self._api_host = api_host
         self._local = threading.local()
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> KomboClient:
-        """Build a client from KOMBO_API_KEY and KOMBO_BASE_URL (`eu`, `us` or a URL)."""
-        base = environ.get("KOMBO_BASE_URL", "eu")
-        return cls(environ.get("KOMBO_API_KEY", ""), base_url=BASE_URLS.get(base, base))
 
     def __repr__(self) -> str:
         return f"KomboClient(base_url={self.base_url!r})"  # never the key
@@ -401,19 +393,13 @@ class KomboClient:
                     allow_redirects=False,
                 )
                 return self._interpret(resp, write=write)
-            except KomboError as err:
-                wait = self._retry_wait(err, write=write, attempt=attempt, deadline=deadline)
-                if wait is None:
-                    raise
-                log.info("kombo %s %s: %s; retrying in %.2fs", method, path, err, wait)
-                time.sleep(wait)
-            except requests.RequestException as exc:
-                err = _transport_error(exc, sent=write)
-                wait = self._retry_wait(err, write=write, attempt=attempt, deadline=deadline)
-                if wait is None:
-                    raise err from None
-                log.info("kombo %s %s: %s; retrying in %.2fs", method, path, err, wait)
-                time.sleep(wait)
+            except (KomboError, requests.RequestException) as exc:
+                err = exc if isinstance(exc, KomboError) else _transport_error(exc, sent=write)
+            wait = self._retry_wait(err, write=write, attempt=attempt, deadline=deadline)
+            if wait is None:
+                raise err
+            log.info("kombo %s %s: %s; retrying in %.2fs", method, path, err, wait)
+            time.sleep(wait)
 
     def _retry_wait(
         self, err: KomboError, *, write: bool, attempt: int, deadline: float
