@@ -71,7 +71,8 @@ def _setup_sandbox_mode(host: str, port: int, applications: int, children: list[
     sandbox_root = f"http://127.0.0.1:{sandbox_port}"
     integrations = _wait_for_sandbox(sandbox_root)
     secret = DEMO_PARTNER_SECRET
-    partner_port = port + 1
+    # Next to the portal's port when free, so the address is easy to remember; else any free one.
+    partner_port = port + 1 if port < 65535 and _port_is_free(port + 1) else _free_port()
     partner_origin = f"http://localhost:{partner_port}"
     portal_url = f"http://{_browser_host(host)}:{port}"
     partner_integrations = [
@@ -109,7 +110,14 @@ def _setup_sandbox_mode(host: str, port: int, applications: int, children: list[
         "DEMO_PARTNER_INTEGRATIONS": json.dumps(partner_integrations),
         "DEMO_PORTAL_URL": portal_url,
     }
-    children.append(_spawn(["demo-partner", "--port", str(partner_port)], partner_env))
+    partner = _spawn(["demo-partner", "--port", str(partner_port)], partner_env)
+    children.append(partner)
+    # Announce only what answers: the banner's partner link must work the moment it is printed.
+    partner_line = (
+        f"  Partner demo:  {partner_origin}   (embeds the portal in an iframe, another origin)"
+    )
+    if not _wait_until_listening(partner, partner_port):
+        partner_line = "  Partner demo:  did not start (see its error above)"
     click.echo(
         "\n".join(
             [
@@ -117,7 +125,7 @@ def _setup_sandbox_mode(host: str, port: int, applications: int, children: list[
                 "  Sandbox mode: no KOMBO_API_KEY is set, so the portal talks to a local Kombo sandbox",
                 f"  ({sandbox_root}, {len(integrations)} integrations, {applications} applications each).",
                 f"  Portal:        {portal_url}   staff sign-in: {DEMO_STAFF[0]} / {DEMO_STAFF[1]}",
-                f"  Partner demo:  {partner_origin}   (embeds the portal in an iframe, another origin)",
+                partner_line,
                 "  Try e-mail:    ada.lovelace@example.com",
                 "",
             ]
@@ -148,6 +156,27 @@ def _wait_for_sandbox(root: str) -> list[dict[str, Any]]:
             if time.monotonic() > deadline:
                 raise click.ClickException("the sandbox did not start within 60 s") from None
             time.sleep(0.1)
+
+
+def _wait_until_listening(child: subprocess.Popen[bytes], port: int, limit: float = 60) -> bool:
+    """Wait until `child` accepts connections on 127.0.0.1:`port`; False if it exits first."""
+    deadline = time.monotonic() + limit
+    while child.poll() is None and time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def _free_port() -> int:
