@@ -11,6 +11,7 @@ import re
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -69,6 +70,19 @@ class Sandbox:
             timeout=5,
         )
         resp.raise_for_status()
+
+    def pending_faults(self) -> list[dict[str, Any]]:
+        return requests.get(f"{self.root_url}/_sandbox/faults", timeout=5).json()
+
+    def wait_faults_taken(self, endpoint: str, limit: float = 30) -> None:
+        """Block until every queued fault for `endpoint` has been hit (the calls are in flight).
+
+        Tests synchronise on this rather than on a sleep: a slow CI machine only waits longer.
+        """
+        deadline = time.monotonic() + limit
+        while any(f["endpoint"] == endpoint for f in self.pending_faults()):
+            assert time.monotonic() < deadline, f"the calls to {endpoint} never reached the sandbox"
+            time.sleep(0.05)
 
     def clear_faults(self) -> None:
         requests.delete(f"{self.root_url}/_sandbox/faults", timeout=5).raise_for_status()

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 import samples
-from conftest import embed_client, free_port, portal_config, record
+from conftest import embed_client, portal_config, record
 
 import portal
 
@@ -32,26 +33,31 @@ def gunicorn_env(config: dict) -> dict[str, str]:
 
 def start_gunicorn(sandbox, tmp_path, **overrides) -> tuple[subprocess.Popen, str]:
     """gunicorn -c python:portal.gunicorn_conf, as the Dockerfile runs it."""
-    port = free_port()
     config = portal_config(sandbox, STATE_PATH=str(tmp_path / "state.sqlite3"), **overrides)
     config.pop("TESTING")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            "python:portal.gunicorn_conf",
-            "--bind",
-            f"127.0.0.1:{port}",
-        ],
-        env=gunicorn_env(config),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    # We bind and hand gunicorn the listening socket: no other process can take the port
+    # between choosing it and gunicorn's start.
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    with listener:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                "python:portal.gunicorn_conf",
+                "--bind",
+                f"fd://{listener.fileno()}",
+            ],
+            env=gunicorn_env(config),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            pass_fds=[listener.fileno()],
+        )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while True:
         try:
             if requests.get(url + "/healthz", timeout=1).status_code == 200:
@@ -64,7 +70,7 @@ def start_gunicorn(sandbox, tmp_path, **overrides) -> tuple[subprocess.Popen, st
         time.sleep(0.1)
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(180)
 def test_sigterm_lets_in_flight_uploads_finish(sandbox, tmp_path):
     proc, url = start_gunicorn(sandbox, tmp_path, KOMBO_WRITE_TIMEOUT=30.0)
     try:
@@ -78,7 +84,7 @@ def test_sigterm_lets_in_flight_uploads_finish(sandbox, tmp_path):
                 pool.submit(client.upload, iid, apps[i]["id"], files[i], f"graceful{i}.pdf")
                 for i in range(6)
             ]
-            time.sleep(1.0)  # all six are now waiting on the sandbox
+            sandbox.wait_faults_taken("add_application_attachment")  # all six are in flight
             proc.send_signal(signal.SIGTERM)
             results = [f.result() for f in futures]
         assert proc.wait(timeout=60) == 0
@@ -97,7 +103,7 @@ def test_sigterm_lets_in_flight_uploads_finish(sandbox, tmp_path):
     )
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(150)
 def test_access_log_has_no_download_tokens_or_search_terms(sandbox, tmp_path):
     proc, url = start_gunicorn(sandbox, tmp_path)
     try:

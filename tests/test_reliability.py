@@ -210,10 +210,10 @@ def test_same_file_twice_at_once_is_sent_once(staff, sandbox):
     iid = sandbox.iid("full")
     app = find_application(staff, iid, email="grace.hopper@example.com")
     content = samples.pdf("double submit")
-    sandbox.fault("add_application_attachment", count=1, delay=1.5)  # keeps the first one in flight
+    sandbox.fault("add_application_attachment", count=1, delay=2.5)  # keeps the first one in flight
     with ThreadPoolExecutor(2) as pool:
         first = pool.submit(staff.upload, iid, app["id"], content, "Double.pdf")
-        time.sleep(0.5)
+        sandbox.wait_faults_taken("add_application_attachment")  # the first holds the lock
         second = pool.submit(staff.upload, iid, app["id"], content, "Double.pdf")
         codes = sorted([first.result().status_code, second.result().status_code])
     assert codes == [SUCCESS, 409]
