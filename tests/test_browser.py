@@ -404,18 +404,27 @@ EMBED_SESSION_TTL = 6  # seconds: short, so the tests see the session renewed
 
 
 @pytest.fixture(scope="module")
-def embed_portal(sandbox: Any) -> Iterator[ServerThread]:
+def partner_server() -> Iterator[Any]:
+    """A listening socket for the partner app, bound first: the portal must know its origin."""
+    httpd = make_server("127.0.0.1", 0, lambda environ, start: [], threaded=True)
+    yield httpd
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def embed_portal(sandbox: Any, partner_server: Any) -> Iterator[ServerThread]:
     """A portal whose embed sessions last seconds, so renewal happens while we watch."""
-    server = ServerThread(
-        create_app(portal_config(sandbox, EMBED_SESSION_TTL=EMBED_SESSION_TTL))
-    ).start()
+    config = portal_config(sandbox, EMBED_SESSION_TTL=EMBED_SESSION_TTL)
+    # acme frames from the partner app's real origin (another port is another origin).
+    config["PARTNERS"]["acme"]["origins"] = [f"http://localhost:{partner_server.server_port}"]
+    server = ServerThread(create_app(config)).start()
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="module")
-def partner(embed_portal: ServerThread, sandbox: Any) -> Iterator[str]:
-    """The demo partner app on PARTNER_ORIGIN (http://localhost:8765), the origin acme may frame from."""
+def partner(embed_portal: ServerThread, partner_server: Any, sandbox: Any) -> Iterator[str]:
+    """The demo partner app on http://localhost:<port>, the origin acme may frame from."""
     from portal.demo_partner import create_partner_app
 
     env = {
@@ -427,16 +436,11 @@ def partner(embed_portal: ServerThread, sandbox: Any) -> Iterator[str]:
     with pytest.MonkeyPatch.context() as mp:
         for key, value in env.items():
             mp.setenv(key, value)
-        app = create_partner_app()
-    port = int(PARTNER_ORIGIN.rsplit(":", 1)[1])
-    try:
-        httpd = make_server("127.0.0.1", port, app, threaded=True)
-    except OSError as exc:
-        pytest.fail(f"port {port} is taken ({exc}); the embed test needs it for {PARTNER_ORIGIN}")
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+        partner_server.app = create_partner_app()
+    thread = threading.Thread(target=partner_server.serve_forever, daemon=True)
     thread.start()
-    yield PARTNER_ORIGIN
-    httpd.shutdown()
+    yield f"http://localhost:{partner_server.server_port}"
+    partner_server.shutdown()
 
 
 def _profile_context(playwright: Any, directory: Path, *, block_third_party: bool) -> Any:
