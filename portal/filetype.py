@@ -591,6 +591,10 @@ def _inspect(f: BinaryIO, size: int) -> _Finding:
     if found == PDF:
         finding = _inspect_pdf(f, size)
     elif found in (_OCTET_STREAM, "inode/x-empty", "application/x-empty"):
+        if b"%PDF-" in _read_at(f, 0, 1024):
+            # Readers tolerate junk before the header (a mail gateway's, a download script's);
+            # an ATS's parser may not, and we cannot check what we cannot type: say what it is.
+            return _Finding(None, "file_damaged", "there is other data before the PDF starts")
         return _Finding(None)
     else:
         finding = _Finding(found)
@@ -1090,7 +1094,11 @@ def _split_extension(text: str, extensions: tuple[str, ...] | None) -> tuple[str
     if suffix in extensions:
         return base, suffix
     if suffix[1:] in _KNOWN_EXTENSIONS:
-        return base, extensions[0]  # a wrong extension (cv.pdf that is a DOCX): replace it
+        # A wrong extension (cv.pdf that is a DOCX): replace it; "cv.pdf.exe" becomes "cv.pdf".
+        inner, dot, inner_suffix = base.rpartition(".")
+        if dot and "." + inner_suffix.lower() in extensions:
+            return inner, "." + inner_suffix.lower()
+        return base, extensions[0]
     return text, extensions[0]  # no extension, or a dot that is part of the name
 
 

@@ -208,6 +208,9 @@ JPEG_BYTES = (
     + bytes(range(1, 65))
     + b"\xff\xd9"
 )
+# Binary junk before %PDF- (readers tolerate it, libmagic does not type it): refused as a
+# damaged PDF, which tells the user what to do, rather than as an unknown format.
+PDF_AFTER_JUNK = _pdf(CATALOG, PAGES)
 ELF_BYTES = (
     b"\x7fELF\x02\x01\x01"
     + bytes(9)
@@ -232,7 +235,7 @@ EXPECTED_OTHER = {
     "tika__testOCR.pdf": PDF,
     "tika__testPDF_no_extract_no_accessibility_owner_user.pdf": "!file_encrypted",
     "tika__testPDF_incrementalUpdates.pdf": PDF,
-    "tika__testAppleSingleFile.pdf": "!type_unknown",  # AppleSingle wrapper
+    "tika__testAppleSingleFile.pdf": "!file_damaged",  # AppleSingle wrapper: data before %PDF-
     "magika__magika_test.pdf": PDF,
     "magika__pdf.pdf": PDF,  # 482 bytes, complete
     "pymagic__test.pdf": "!file_damaged",  # the 2048-byte prefix: no %%EOF
@@ -620,6 +623,7 @@ def test_ott_is_a_template(tmp_path: Path) -> None:
         (gzip.compress(b"hello world " * 100), "cv.pdf", "file_archive"),
         (b"PK\x03\x04", "cv.docx", "file_damaged"),
         (b"%PDF-1.7\n", "cv.pdf", "file_damaged"),
+        (b"\x00\x01junk\xff" * 20 + PDF_AFTER_JUNK, "cv.pdf", "file_damaged"),
         (b"a", "cv.txt", "type_unknown"),
         (bytes(range(256)) * 16, "cv.pdf", "type_not_allowed"),  # libmagic: image/x-tga
         (os.urandom(4096), "cv.pdf", "type_unknown"),
@@ -634,6 +638,7 @@ def test_ott_is_a_template(tmp_path: Path) -> None:
         "gzip",
         "bare-pk-header",
         "pdf-header-only",
+        "junk-before-pdf",
         "one-byte",
         "all-bytes",
         "random",
@@ -1059,6 +1064,9 @@ def test_messages_quote_a_safe_file_name(tmp_path: Path) -> None:
         ("cv.jpeg", "image/jpg", "cv.jpeg"),
         ("cv.pdf", "text/rtf", "cv.rtf"),
         ("cv.weird", "application/x-unknown", "cv.weird"),
+        ("cv.pdf.exe", PDF, "cv.pdf"),  # not "cv.pdf.pdf"
+        ("Lebenslauf.DOCX.zip", DOCX, "Lebenslauf.docx"),
+        ("cv.docx.exe", PDF, "cv.docx.pdf"),  # the inner extension is wrong too: kept as text
     ],
 )
 def test_clean_filename_examples(name: str, content_type: str, expected: str) -> None:
