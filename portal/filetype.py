@@ -7,15 +7,17 @@ Detection trusts the bytes, never the browser's Content-Type or the file name:
 * Anything starting with ``PK\\x03\\x04`` is typed from its zip directory (ODF ``mimetype``,
   OOXML ``[Content_Types].xml``, iWork layout), after zip-bomb guards on the central directory.
 * OLE2 files are checked with olefile for encryption, macro storages and the template flag.
-* PDFs are streamed once for ``/Encrypt`` and active content (``/JavaScript``, ``/JS``,
-  ``/Launch``, also inside compressed object streams) and must end with ``%%EOF``.
+* PDFs are streamed once for ``/Encrypt``, active content (``/JavaScript``, ``/JS``,
+  ``/Launch``) and attached files (``/EmbeddedFile(s)``), also inside compressed object
+  streams, and must end with ``%%EOF``.
 
 Files are never read into memory whole: everything is streamed in chunks or bounded reads.
 
 Refusal statuses: 413 for ``file_too_large``; 415 for refusals about the format
 (``type_unknown``, ``type_not_allowed``, ``type_not_accepted_by_ats``, ``file_archive``,
 ``file_executable``, ``file_template``); 422 for everything else (``file_empty``,
-``file_encrypted``, ``file_macros``, ``file_active_content``, ``file_damaged``,
+``file_encrypted``, ``file_macros``, ``file_active_content``, ``file_embedded_files``,
+``file_damaged``,
 ``file_compression_bomb``, ``attachment_type_unsupported``).
 
 Decisions worth knowing:
@@ -471,6 +473,10 @@ def _refuse_problem(finding: _Finding, shown: str, attachment_type: str) -> None
             f'"{shown}" is a PDF with scripts or launch actions ({finding.detail}), and '
             f"{one} has no business running code. Print or export it to a new PDF and try again."
         ),
+        "file_embedded_files": (
+            f'"{shown}" is a PDF with other files attached inside it, which we cannot check, '
+            "so we will not send it. Print or export it to a new PDF and try again."
+        ),
         "file_damaged": (
             f'"{shown}" seems damaged or incomplete ({finding.detail}). '
             "Open it, save it again and try again."
@@ -839,7 +845,10 @@ def _inspect_word(
 _PDF_NAME = re.compile(rb"/((?:[A-Za-z]|#[0-9A-Fa-f]{2}){1,127})(?![^\x00\t\n\x0c\r ()<>\[\]{}/%])")
 _PDF_HEX = re.compile(rb"#([0-9A-Fa-f]{2})")
 _PDF_ACTIVE = ("JavaScript", "JS", "Launch")
-_PDF_WATCHED = frozenset({*_PDF_ACTIVE, "Encrypt"})
+# Files attached inside a PDF (a portfolio, an attachment annotation) are not typed, so they
+# would pass our check unseen: the same reason archives are refused.
+_PDF_ATTACHED = ("EmbeddedFile", "EmbeddedFiles")
+_PDF_WATCHED = frozenset({*_PDF_ACTIVE, *_PDF_ATTACHED, "Encrypt"})
 _PDF_AHEAD = 1024  # bytes a token may reach past the point where we stop in a chunk
 _PDF_BEHIND = 8  # bytes before a token we look at ("end" of "endstream")
 MAX_OBJECT_STREAMS = 10_000
@@ -915,6 +924,8 @@ def _inspect_pdf(f: BinaryIO, size: int) -> _Finding:
     active = ", ".join("/" + name for name in _PDF_ACTIVE if name in names)
     if active:
         return _Finding(PDF, "file_active_content", active)
+    if any(name in names for name in _PDF_ATTACHED):
+        return _Finding(PDF, "file_embedded_files")
     return _Finding(PDF)
 
 

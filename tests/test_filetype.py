@@ -718,6 +718,20 @@ def test_images_for_other_only(tmp_path: Path) -> None:
             "file_active_content",
         ),
         ((CATALOG, PAGES, b"<< /S /Launch /F (cmd.exe) >>"), b"", "file_active_content"),
+        (
+            (
+                b"<< /Type /Catalog /Pages 2 0 R /Names << /EmbeddedFiles 3 0 R >> >>",
+                PAGES,
+                _stream(b"MZ\x90\x00", b"/Type /EmbeddedFile "),
+            ),
+            b"",
+            "file_embedded_files",
+        ),
+        (
+            (CATALOG, PAGES, _object_stream(b"<< /EmbeddedFiles << /Names [(a.exe) 4 0 R] >> >>")),
+            b"",
+            "file_embedded_files",
+        ),
         ((CATALOG, PAGES, b"<< /S /Rendition /JS (app.alert(1)) >>"), b"", "file_active_content"),
         (
             (CATALOG, PAGES, b"<< /Filter /Standard /V 2 /R 3 /O <00> /U <00> /P -4 >>"),
@@ -738,6 +752,8 @@ def test_images_for_other_only(tmp_path: Path) -> None:
         "javascript",
         "hex-escaped-names",
         "launch",
+        "embedded-file",
+        "embedded-files-in-object-stream",
         "rendition-js",
         "encrypt",
         "js-in-object-stream",
@@ -1026,6 +1042,7 @@ def test_refusal_statuses() -> None:
         "file_encrypted",
         "file_macros",
         "file_active_content",
+        "file_embedded_files",
         "file_damaged",
         "file_compression_bomb",
         "attachment_type_unsupported",
