@@ -42,8 +42,8 @@ def pdf(text: str = "Curriculum vitae", pad: int = 0) -> bytes:
 DOCX_MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
 
 
-def docx(text: str = "Cover letter", macros: bool = False) -> bytes:
-    """A minimal valid Word document (optionally with a vbaProject.bin, i.e. macros)."""
+def docx(text: str = "Cover letter", macros: bool = False, remote_template: str = "") -> bytes:
+    """A minimal valid Word document (optionally with macros, or a remote template Word would fetch)."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr(
@@ -65,6 +65,13 @@ def docx(text: str = "Cover letter", macros: bool = False) -> bytes:
         )
         if macros:
             z.writestr("word/vbaProject.bin", b"\xd0\xcf\x11\xe0" + b"\x00" * 508)
+        if remote_template:
+            z.writestr(
+                "word/_rels/settings.xml.rels",
+                '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/attachedTemplate" '
+                f'Target="{remote_template}" TargetMode="External"/></Relationships>',
+            )
     return out.getvalue()
 
 

