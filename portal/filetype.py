@@ -777,6 +777,12 @@ _LOADED_RELATIONSHIPS = re.compile(
     r"\bType\s*=\s*[\"'][^\"']*/(attachedTemplate|oleObject|frame|subDocument)[\"']",
     re.IGNORECASE,
 )
+_LOADED_WORDS = {
+    "attachedtemplate": "a template on another server",
+    "oleobject": "an object on another server",
+    "frame": "a frame from another server",
+    "subdocument": "a sub-document on another server",
+}
 # A DDE field runs a program when its links are updated (the 2017 "DDEAUTO" attacks).
 _DDE_FIELD = re.compile(
     rb"(?:instrText\b[^>]*>|\binstr\s*=\s*[\"'])\s*(?:&quot;|\")?\s*DDE(?:AUTO)?\b", re.IGNORECASE
@@ -793,10 +799,10 @@ def _ooxml_remote_content(zf: zipfile.ZipFile, entries: dict[str, zipfile.ZipInf
         for attributes in _RELATIONSHIP.findall(text):
             loaded = _LOADED_RELATIONSHIPS.search(attributes)
             if loaded and _EXTERNAL.search(attributes):
-                return f"a remote {loaded.group(1)} link"
+                return _LOADED_WORDS[loaded.group(1).lower()]
     for name, info in entries.items():
         if _WORD_STORY.match(name) and _stream_matches(zf, info, _DDE_FIELD):
-            return "a DDE field"
+            return "a DDE field, which can start a program"
     return ""
 
 

@@ -550,7 +550,7 @@ def _document_with(run: bytes) -> bytes:
                     "attachedTemplate", "http://x.test/t.dotm"
                 )
             },
-            "a remote attachedTemplate link",
+            "a template on another server",
         ),
         (
             {
@@ -558,7 +558,7 @@ def _document_with(run: bytes) -> bytes:
                     "oleObject", "\\\\x.test\\share\\o.bin"
                 )
             },
-            "a remote oleObject link",
+            "an object on another server",
         ),
         (
             {
