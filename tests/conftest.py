@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 import secrets
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -102,6 +104,16 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def spawn_gunicorn(*args: str, **popen: Any) -> tuple[subprocess.Popen, str]:
+    """gunicorn with the shipped config, on a socket bound here and handed over (fd://):
+    no other process can take the port between choosing it and gunicorn's start."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        fd = listener.fileno()
+        command = ["-m", "gunicorn", "-c", "python:portal.gunicorn_conf", "--bind", f"fd://{fd}"]
+        proc = subprocess.Popen([sys.executable, *command, *args], pass_fds=[fd], **popen)
+        return proc, f"http://127.0.0.1:{listener.getsockname()[1]}"
 
 
 class ServerThread:

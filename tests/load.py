@@ -39,6 +39,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 import samples  # noqa: E402
+from conftest import spawn_gunicorn  # noqa: E402
 
 from portal.access import mint_embed_token  # noqa: E402
 
@@ -162,28 +163,13 @@ def start_stack(
         "PORTAL_KOMBO_WRITE_TIMEOUT": "3",
         "PORTAL_KOMBO_READ_TIMEOUT": "3",
     }
-    # Bound here and handed over: no other process can take the port before gunicorn starts.
-    listener = socket.create_server(("127.0.0.1", 0))
-    portal_port = listener.getsockname()[1]
-    with listener:
-        portal = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                "python:portal.gunicorn_conf",
-                "--bind",
-                f"fd://{listener.fileno()}",
-                "--access-logfile",
-                "/dev/null",
-            ],
-            env={**env, **config},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            pass_fds=[listener.fileno()],
-        )
-    url = f"http://127.0.0.1:{portal_port}"
+    portal, url = spawn_gunicorn(
+        "--access-logfile",
+        "/dev/null",
+        env={**env, **config},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     _wait(url + "/healthz", portal)
     return [portal, sandbox], url, root, integrations
 

@@ -7,9 +7,7 @@ import hashlib
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 import samples
-from conftest import embed_client, portal_config, record
+from conftest import embed_client, portal_config, record, spawn_gunicorn
 
 import portal
 
@@ -35,28 +33,9 @@ def start_gunicorn(sandbox, tmp_path, **overrides) -> tuple[subprocess.Popen, st
     """gunicorn -c python:portal.gunicorn_conf, as the Dockerfile runs it."""
     config = portal_config(sandbox, STATE_PATH=str(tmp_path / "state.sqlite3"), **overrides)
     config.pop("TESTING")
-    # We bind and hand gunicorn the listening socket: no other process can take the port
-    # between choosing it and gunicorn's start.
-    listener = socket.create_server(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    with listener:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                "python:portal.gunicorn_conf",
-                "--bind",
-                f"fd://{listener.fileno()}",
-            ],
-            env=gunicorn_env(config),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            pass_fds=[listener.fileno()],
-        )
-    url = f"http://127.0.0.1:{port}"
+    proc, url = spawn_gunicorn(
+        env=gunicorn_env(config), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     deadline = time.monotonic() + 60
     while True:
         try:
