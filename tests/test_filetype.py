@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import io
 import os
+import random
 import struct
 import tempfile
 import tracemalloc
@@ -702,7 +703,9 @@ def test_ott_is_a_template(tmp_path: Path) -> None:
         (b"\x00\x01junk\xff" * 20 + PDF_AFTER_JUNK, "cv.pdf", "file_damaged"),
         (b"a", "cv.txt", "type_unknown"),
         (bytes(range(256)) * 16, "cv.pdf", "type_not_allowed"),  # libmagic: image/x-tga
-        (os.urandom(4096), "cv.pdf", "type_unknown"),
+        # Seeded: about 1 in 60 draws of os.urandom looks like a DOS program or an image to
+        # libmagic (still refused, under another code), which made this test flaky.
+        (random.Random(1).randbytes(4096), "cv.pdf", "type_unknown"),
     ],
     ids=[
         "elf-as-pdf",
