@@ -7,6 +7,7 @@ Faults come from the sandbox's fault injection (`sandbox.fault(...)`).
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import socket
@@ -20,12 +21,18 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from hypothesis import settings
 from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
 from portal import create_app
 from portal.access import mint_embed_token
 from portal.sandbox import SandboxServer
+
+# CI draws the same examples every run (a red CI is then a change, not luck); local runs keep
+# exploring new ones. HYPOTHESIS_PROFILE=ci is set by .ci/run.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 SANDBOX_KEY = "test-sandbox-key-" + secrets.token_hex(8)
 STAFF_EMAIL, STAFF_PASSWORD = "cs@example.com", "correct horse battery staple"
