@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request, stream_with_context
+from flask import Blueprint, Response, jsonify, request
 
-from portal import access, applications, attachments, integrations
+from portal import access, applications, attachments, downloads, integrations
 from portal.access import current_principal, integration_for, require
 from portal.errors import PortalError
 
@@ -128,18 +128,7 @@ def _one_field(name: str, fields: Any) -> None:
 def download(token: str) -> Response:
     """Stream one attachment from the ATS; the signed link is the grant (links carry no header)."""
     iid, cid, att_id = access.read_download_token(token)
-    meta, upstream = attachments.open_download(iid, cid, att_id)
-    headers = attachments.download_headers(meta, upstream.headers.get("Content-Length"))
-
-    def body() -> Any:
-        try:
-            yield from upstream.iter_content(
-                chunk_size=1024 * 1024
-            )  # fewer, larger writes: less CPU
-        finally:
-            upstream.close()
-
-    return Response(stream_with_context(body()), headers=headers, direct_passthrough=True)
+    return downloads.stream(iid, cid, att_id)
 
 
 @bp.post("/api/v1/embed/session")

@@ -13,10 +13,8 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-import unicodedata
 from dataclasses import dataclass, field
 from typing import IO, Any
-from urllib.parse import quote
 
 from flask import Flask, Request, current_app, url_for
 from werkzeug.datastructures import FileStorage
@@ -27,6 +25,7 @@ from portal.applications import Application, other_applications
 from portal.errors import PortalError, from_kombo
 from portal.integrations import get_kombo
 from portal.kombo import KomboError
+from portal.names import display_name
 from portal.state import get_store
 
 log = logging.getLogger(__name__)
@@ -38,17 +37,6 @@ NOT_LISTABLE = {
     "INTEGRATION.MODEL_NOT_AVAILABLE",
     "INTEGRATION.MODEL_DISABLED",
     "INTEGRATION.PERMISSION_MISSING",
-}
-# Types we let a browser receive as themselves; anything else is sent as octet-stream.
-SAFE_DOWNLOAD_TYPES = {
-    "application/pdf",
-    "application/msword",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "application/vnd.oasis.opendocument.text",
-    "application/rtf",
-    "text/plain",
-    "image/png",
-    "image/jpeg",
 }
 
 
@@ -97,7 +85,7 @@ def init_app(app: Flask) -> None:
 # -- listing -----------------------------------------------------------------
 
 
-def _fetch(
+def fetch(
     integration_id: str, candidate_id: str, *, guarded: bool = True
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """The candidate's attachments (live from the ATS) and Kombo's warnings.
@@ -122,7 +110,7 @@ def list_for(principal: Principal, integration_id: str, app: Application) -> Att
     if not app.candidate_id:
         return AttachmentList(False, message="This application has no candidate in the ATS.")
     try:
-        raw, warnings = _fetch(integration_id, app.candidate_id)
+        raw, warnings = fetch(integration_id, app.candidate_id)
     except KomboError as err:
         if err.code in NOT_LISTABLE:
             return AttachmentList(
@@ -176,67 +164,6 @@ def _item(
         token = access.download_token(integration_id, app.candidate_id, a["id"])
         item["download_url"] = url_for("api.download", token=token)
     return item
-
-
-# -- downloading -------------------------------------------------------------
-
-
-def open_download(
-    integration_id: str, candidate_id: str, attachment_id: str
-) -> tuple[dict[str, Any], Any]:
-    """Find the attachment in a fresh listing (never trust a URL from the client) and open it."""
-    items, _ = _fetch(integration_id, candidate_id)
-    found = next((a for a in items if a.get("id") == attachment_id), None)
-    if found is None or not isinstance(found.get("data_url"), str):
-        raise PortalError(404, "not_found", "That attachment is no longer in the ATS.")
-    return found, get_kombo().open_download(found["data_url"])
-
-
-def download_headers(attachment: dict[str, Any], upstream_length: str | None) -> dict[str, str]:
-    """Headers that make the browser save the file, never render it."""
-    content_type = str(attachment.get("content_type") or "").split(";")[0].strip().lower()
-    headers = {
-        "Content-Type": content_type
-        if content_type in SAFE_DOWNLOAD_TYPES
-        else "application/octet-stream",
-        "Content-Disposition": disposition(str(attachment.get("file_name") or "attachment")),
-        "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "sandbox; default-src 'none'",
-        "Cache-Control": "no-store",
-    }
-    if upstream_length and upstream_length.isdigit():
-        headers["Content-Length"] = upstream_length
-    return headers
-
-
-_INVISIBLE = {"Cc", "Cf", "Zl", "Zp"}
-
-
-def display_name(name: str) -> str:
-    """A file name from the ATS made safe to show and to put in a header (no controls, no bidi tricks)."""
-    name = unicodedata.normalize("NFC", name)
-    cleaned = "".join(
-        " " if ch in "\t\r\n" else ch
-        for ch in name
-        if unicodedata.category(ch) not in _INVISIBLE or ch in "\t\r\n"
-    )
-    cleaned = cleaned.replace("/", "_").replace("\\", "_")
-    cleaned = " ".join(cleaned.split())[:200]
-    return cleaned or "attachment"
-
-
-def disposition(name: str) -> str:
-    """RFC 6266 Content-Disposition: attachment with an ASCII fallback and filename* in UTF-8."""
-    name = display_name(name)
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    ascii_name = (
-        "".join(c if c.isprintable() and c not in '"\\%;' else "_" for c in ascii_name).strip()
-        or "attachment"
-    )
-    if ascii_name.startswith(".") or "." not in ascii_name and "." in name:
-        ascii_name = "attachment" + (name[name.rfind(".") :] if name.rfind(".") > 0 else "")
-        ascii_name = ascii_name.encode("ascii", "replace").decode().replace("?", "_")
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 # -- uploading ----------------------------------------------------------------
@@ -345,7 +272,7 @@ def _snapshot(integration_id: str, app: Application) -> set[str] | None:
     if not app.candidate_id:
         return None
     try:
-        items, _ = _fetch(integration_id, app.candidate_id)
+        items, _ = fetch(integration_id, app.candidate_id)
     except KomboError as err:
         log.info("no snapshot before upload: %r", err)
         return None
@@ -372,7 +299,7 @@ def _reconcile(
     for wait in current_app.config["RECONCILE_WAITS"]:
         time.sleep(wait)
         try:
-            items, _ = _fetch(integration.id, app.candidate_id or "", guarded=False)
+            items, _ = fetch(integration.id, app.candidate_id or "", guarded=False)
         except KomboError:
             continue
         looked = True

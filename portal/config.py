@@ -40,6 +40,8 @@ DEFAULTS: dict[str, Any] = {
     "STAFF_ABSOLUTE_TIMEOUT": 9 * 3600,
     # Shared state (token replay, upload locks) for several worker processes; empty = in memory.
     "STATE_PATH": "",
+    # Redis for several instances (machines); wins over STATE_PATH.
+    "REDIS_URL": "",
     # How many Kombo action calls this process keeps in flight per integration (Kombo allows 30).
     "KOMBO_MAX_INFLIGHT": 12,
     # Seconds a request waits for one of those slots before the user is told "busy".

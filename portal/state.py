@@ -1,91 +1,320 @@
-"""Small shared state with expiry: used-once token ids and in-flight upload locks.
+"""Small shared state with expiry: claims, records, counters and counting semaphores.
 
-Gunicorn runs several worker processes, and a replayed embed token or a double
-submit may land on any of them, so with STATE_PATH set the state is a SQLite
-file they share (WAL, one short transaction per call). Without it, a dict.
+Everything that must hold across gunicorn workers and across machines goes
+through one `Store`: used-once token ids, upload locks, idempotency records,
+sign-in throttles, staff sessions, the Kombo in-flight budget. Three stores
+implement the same protocol:
+
+- `MemoryStore`: one process (the dev server, unit tests). Refused under
+  several workers, because each worker would have its own.
+- `SqliteStore` (PORTAL_STATE_PATH): every process on one machine (WAL, one
+  short transaction per call). The default of `portal serve`.
+- `RedisStore` (PORTAL_REDIS_URL): every instance on every machine.
+
+Values are short strings (JSON where structured); every key expires.
 """
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 import threading
 import time
-from typing import Protocol
+from typing import Any, Protocol
 
 from flask import Flask, current_app
 
 
 class Store(Protocol):
-    def claim(self, key: str, ttl: float) -> bool:
-        """Take `key` for `ttl` seconds; False if someone holds it already."""
+    """What the portal needs of shared state; every entry has a time to live in seconds."""
+
+    #: True when other processes see the same state (False: this process only).
+    shared: bool
+
+    def claim(self, key: str, ttl: float, value: str = "1") -> bool:
+        """Set `key` only if it is absent (or expired); False if someone holds it already."""
 
     def release(self, key: str) -> None:
-        """Give `key` back before it expires."""
+        """Delete `key` (give a claim back, forget a record)."""
+
+    def get(self, key: str) -> str | None:
+        """The value of `key`, or None if absent or expired."""
+
+    def put(self, key: str, value: str, ttl: float) -> None:
+        """Set `key` to `value` for `ttl` seconds, whatever was there."""
+
+    def incr(self, key: str, ttl: float) -> int:
+        """Add one to a counter and return it; a new counter lives `ttl` seconds (a fixed window)."""
+
+    def take_slot(self, name: str, limit: int, ttl: float) -> str | None:
+        """Take one of `limit` slots of a counting semaphore; a slot frees itself after `ttl`
+        (a killed worker's slots come back). Returns the slot's token, or None if all are taken."""
+
+    def give_slot(self, name: str, token: str) -> None:
+        """Return a slot taken with `take_slot`."""
+
+    def slots_in_use(self, name: str) -> int:
+        """How many slots of `name` are taken now."""
 
 
 class MemoryStore:
     """A per-process store for the dev server and tests."""
 
+    shared = False
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._until: dict[str, float] = {}
+        self._data: dict[str, tuple[str, float]] = {}
+        self._slots: dict[str, dict[str, float]] = {}
 
-    def claim(self, key: str, ttl: float) -> bool:
+    def _live(self, key: str, now: float) -> tuple[str, float] | None:
+        entry = self._data.get(key)
+        if entry is not None and entry[1] <= now:
+            del self._data[key]
+            return None
+        return entry
+
+    def _sweep(self, now: float) -> None:
+        if len(self._data) > 10_000:
+            self._data = {k: v for k, v in self._data.items() if v[1] > now}
+
+    def claim(self, key: str, ttl: float, value: str = "1") -> bool:
         now = time.time()
         with self._lock:
-            if self._until.get(key, 0) > now:
+            if self._live(key, now) is not None:
                 return False
-            if len(self._until) > 10_000:
-                self._until = {k: t for k, t in self._until.items() if t > now}
-            self._until[key] = now + ttl
+            self._sweep(now)
+            self._data[key] = (value, now + ttl)
             return True
 
     def release(self, key: str) -> None:
         with self._lock:
-            self._until.pop(key, None)
+            self._data.pop(key, None)
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            entry = self._live(key, time.time())
+            return None if entry is None else entry[0]
+
+    def put(self, key: str, value: str, ttl: float) -> None:
+        now = time.time()
+        with self._lock:
+            self._sweep(now)
+            self._data[key] = (value, now + ttl)
+
+    def incr(self, key: str, ttl: float) -> int:
+        now = time.time()
+        with self._lock:
+            entry = self._live(key, now)
+            count = 1 if entry is None else int(entry[0]) + 1
+            self._data[key] = (str(count), now + ttl if entry is None else entry[1])
+            return count
+
+    def take_slot(self, name: str, limit: int, ttl: float) -> str | None:
+        now = time.time()
+        with self._lock:
+            slots = {t: u for t, u in self._slots.get(name, {}).items() if u > now}
+            self._slots[name] = slots
+            if len(slots) >= limit:
+                return None
+            token = secrets.token_hex(8)
+            slots[token] = now + ttl
+            return token
+
+    def give_slot(self, name: str, token: str) -> None:
+        with self._lock:
+            self._slots.get(name, {}).pop(token, None)
+
+    def slots_in_use(self, name: str) -> int:
+        now = time.time()
+        with self._lock:
+            return sum(1 for u in self._slots.get(name, {}).values() if u > now)
 
 
 class SqliteStore:
     """A store shared by every process that opens the same file."""
 
+    shared = True
+
     def __init__(self, path: str) -> None:
         self.path = path
         self._local = threading.local()
-        with self._db() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, until REAL)")
+        db = self._db()
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT, until REAL)")
+        db.execute("CREATE TABLE IF NOT EXISTS slots (name TEXT, token TEXT, until REAL)")
+        db.execute("CREATE INDEX IF NOT EXISTS slots_name ON slots (name)")
 
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is None:
             db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-            # WAL + NORMAL stays consistent and skips an fsync per claim; losing the last claims
-            # on power loss is harmless for locks and token ids that expire within minutes.
+            # WAL + NORMAL stays consistent and skips an fsync per call; losing the last
+            # writes on power loss is harmless for state that expires within hours.
             db.execute("PRAGMA synchronous=NORMAL")
             self._local.db = db
         return db
 
-    def claim(self, key: str, ttl: float) -> bool:
-        now = time.time()
+    def _tx(self, fn: Any) -> Any:
+        """Run fn(db) in one IMMEDIATE transaction (one writer at a time, across processes)."""
         db = self._db()
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.execute("DELETE FROM claims WHERE until <= ?", (now,))
-            cur = db.execute("INSERT OR IGNORE INTO claims VALUES (?, ?)", (key, now + ttl))
+            result = fn(db)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        return cur.rowcount == 1
+        return result
+
+    def claim(self, key: str, ttl: float, value: str = "1") -> bool:
+        now = time.time()
+
+        def run(db: sqlite3.Connection) -> bool:
+            db.execute("DELETE FROM kv WHERE key = ? AND until <= ?", (key, now))
+            cur = db.execute("INSERT OR IGNORE INTO kv VALUES (?, ?, ?)", (key, value, now + ttl))
+            if secrets.randbelow(200) == 0:  # now and then, forget what has expired
+                db.execute("DELETE FROM kv WHERE until <= ?", (now,))
+            return cur.rowcount == 1
+
+        return bool(self._tx(run))
 
     def release(self, key: str) -> None:
-        self._db().execute("DELETE FROM claims WHERE key = ?", (key,))
+        self._db().execute("DELETE FROM kv WHERE key = ?", (key,))
+
+    def get(self, key: str) -> str | None:
+        row = (
+            self._db()
+            .execute("SELECT value FROM kv WHERE key = ? AND until > ?", (key, time.time()))
+            .fetchone()
+        )
+        return None if row is None else str(row[0])
+
+    def put(self, key: str, value: str, ttl: float) -> None:
+        self._db().execute(
+            "INSERT OR REPLACE INTO kv VALUES (?, ?, ?)", (key, value, time.time() + ttl)
+        )
+
+    def incr(self, key: str, ttl: float) -> int:
+        now = time.time()
+
+        def run(db: sqlite3.Connection) -> int:
+            db.execute("DELETE FROM kv WHERE key = ? AND until <= ?", (key, now))
+            db.execute("INSERT OR IGNORE INTO kv VALUES (?, '0', ?)", (key, now + ttl))
+            db.execute("UPDATE kv SET value = CAST(value AS INTEGER) + 1 WHERE key = ?", (key,))
+            return int(db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()[0])
+
+        return int(self._tx(run))
+
+    def take_slot(self, name: str, limit: int, ttl: float) -> str | None:
+        now = time.time()
+        token = secrets.token_hex(8)
+
+        def run(db: sqlite3.Connection) -> str | None:
+            db.execute("DELETE FROM slots WHERE name = ? AND until <= ?", (name, now))
+            (used,) = db.execute("SELECT COUNT(*) FROM slots WHERE name = ?", (name,)).fetchone()
+            if used >= limit:
+                return None
+            db.execute("INSERT INTO slots VALUES (?, ?, ?)", (name, token, now + ttl))
+            return token
+
+        result = self._tx(run)
+        return None if result is None else str(result)
+
+    def give_slot(self, name: str, token: str) -> None:
+        self._db().execute("DELETE FROM slots WHERE name = ? AND token = ?", (name, token))
+
+    def slots_in_use(self, name: str) -> int:
+        (used,) = (
+            self._db()
+            .execute("SELECT COUNT(*) FROM slots WHERE name = ? AND until > ?", (name, time.time()))
+            .fetchone()
+        )
+        return int(used)
+
+
+# Atomic on the Redis server: drop expired slots, then take one if fewer than the limit are taken.
+_TAKE_SLOT = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return 1
+"""
+_INCR = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n
+"""
+
+
+class RedisStore:
+    """A store shared by every instance that talks to the same Redis."""
+
+    shared = True
+
+    def __init__(self, url: str, prefix: str = "portal:") -> None:
+        import redis
+
+        self.prefix = prefix
+        self._redis = redis.Redis.from_url(
+            url, decode_responses=True, socket_timeout=5, socket_connect_timeout=3
+        )
+        self._take = self._redis.register_script(_TAKE_SLOT)
+        self._incr = self._redis.register_script(_INCR)
+
+    def _k(self, key: str) -> str:
+        return self.prefix + key
+
+    def ping(self) -> bool:
+        """True when Redis answers."""
+        return bool(self._redis.ping())
+
+    def claim(self, key: str, ttl: float, value: str = "1") -> bool:
+        return bool(self._redis.set(self._k(key), value, nx=True, px=_ms(ttl)))
+
+    def release(self, key: str) -> None:
+        self._redis.delete(self._k(key))
+
+    def get(self, key: str) -> str | None:
+        value = self._redis.get(self._k(key))
+        return None if value is None else str(value)
+
+    def put(self, key: str, value: str, ttl: float) -> None:
+        self._redis.set(self._k(key), value, px=_ms(ttl))
+
+    def incr(self, key: str, ttl: float) -> int:
+        return int(self._incr(keys=[self._k(key)], args=[_ms(ttl)]))
+
+    def take_slot(self, name: str, limit: int, ttl: float) -> str | None:
+        now = time.time()
+        token = secrets.token_hex(8)
+        args = [now, now + ttl, limit, token, _ms(ttl)]
+        return token if self._take(keys=[self._k("slots:" + name)], args=args) else None
+
+    def give_slot(self, name: str, token: str) -> None:
+        self._redis.zrem(self._k("slots:" + name), token)
+
+    def slots_in_use(self, name: str) -> int:
+        return int(self._redis.zcount(self._k("slots:" + name), time.time(), "+inf"))
+
+
+def _ms(seconds: float) -> int:
+    return max(1, int(seconds * 1000))
+
+
+def open_store(config: Any) -> Store:
+    """The store the configuration asks for: Redis, else a SQLite file, else memory."""
+    if config.get("REDIS_URL"):
+        return RedisStore(config["REDIS_URL"])
+    if config.get("STATE_PATH"):
+        return SqliteStore(config["STATE_PATH"])
+    return MemoryStore()
 
 
 def init_app(app: Flask) -> None:
     """Attach the store the configuration asks for."""
-    path = app.config["STATE_PATH"]
-    app.extensions["portal.state"] = SqliteStore(path) if path else MemoryStore()
+    app.extensions["portal.state"] = open_store(app.config)
 
 
 def get_store() -> Store:

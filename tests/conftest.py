@@ -298,3 +298,13 @@ def find_application(
     apps = [a for a in resp.json()["applications"] if job is None or a["job_name"] == job]
     assert apps, f"no application for {email} in {iid}"
     return apps[0]
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[Any]:
+    """A real redis-server (Debian's) on a free loopback port, for the whole test session."""
+    from daemons import RedisServer
+
+    server = RedisServer()
+    yield server
+    server.stop()

@@ -22,7 +22,7 @@ from conftest import find_application, raw_request, record
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from portal.attachments import display_name, disposition
+from portal.names import display_name, disposition
 
 ALLOWED = {
     "application/pdf",
