@@ -652,3 +652,89 @@ def test_pdf_object_stream_bomb(tmp_path: Path) -> None:
     with pytest.raises(FileRefused) as caught:
         _check(tmp_path, data, "cv.pdf")
     assert caught.value.code == "file_compression_bomb"
+
+
+# --------------------------------------------------------------------------- antivirus (clamd)
+
+
+def test_eicar_and_custom_signature_are_refused_by_clamd(tmp_path: Path, clamd_server) -> None:
+    from daemons import CUSTOM_MARKER, EICAR
+
+    for setting in (clamd_server.unix, clamd_server.tcp):
+        path = tmp_path / "eicar"
+        path.write_bytes(EICAR)
+        with path.open("rb") as fh, pytest.raises(FileRefused) as caught:
+            check_upload(fh, filename="cv.txt", attachment_type="CV", clamd=setting)
+        assert (caught.value.code, caught.value.status) == ("file_virus", 422)
+        assert "Eicar-Test-Signature" in caught.value.message and '"cv.txt"' in caught.value.message
+        path.write_bytes(b"Jane Doe\nEngineer\n" + CUSTOM_MARKER + b"\n")
+        with path.open("rb") as fh, pytest.raises(FileRefused) as caught:
+            check_upload(fh, filename="cv.txt", attachment_type="CV", clamd=setting)
+        assert caught.value.code == "file_virus"
+        assert "Portal.Test.Custom-1" in caught.value.message
+        path.write_bytes(samples.python_docx_cv())
+        with path.open("rb") as fh:
+            accepted = check_upload(fh, filename="cv.docx", attachment_type="CV", clamd=setting)
+        assert accepted.content_type == DOCX
+
+
+def test_unreachable_scanner_refuses_everything(tmp_path: Path) -> None:
+    path = tmp_path / "cv.pdf"
+    path.write_bytes(samples.reportlab_cv())
+    for setting in (f"unix:{tmp_path}/no-such.sock", "tcp:127.0.0.1:1", "nonsense"):
+        with path.open("rb") as fh, pytest.raises(FileRefused) as caught:
+            check_upload(fh, filename="cv.pdf", attachment_type="CV", clamd=setting)
+        assert (caught.value.code, caught.value.status) == ("scan_unavailable", 503)
+        assert "scanning is unavailable" in caught.value.message
+
+
+@pytest.fixture(scope="module")
+def scanning_portals(sandbox, clamd_server, tmp_path_factory):
+    """Two portals in front of the sandbox: one scanning with clamd, one whose clamd is dead."""
+    from conftest import ServerThread, portal_config
+
+    from portal import create_app
+
+    dead = f"unix:{tmp_path_factory.mktemp('clamd-dead')}/clamd.sock"
+    servers = {
+        "live": ServerThread(create_app(portal_config(sandbox, CLAMD=clamd_server.unix))).start(),
+        "dead": ServerThread(create_app(portal_config(sandbox, CLAMD=dead))).start(),
+    }
+    yield servers
+    for server in servers.values():
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    ("portal_name", "content", "name", "status", "code"),
+    [
+        ("live", "eicar", "cv.txt", 422, "file_virus"),
+        ("live", "custom", "cv.txt", 422, "file_virus"),
+        ("live", "clean", "cv.docx", 201, None),
+        ("dead", "clean", "cv.docx", 503, "scan_unavailable"),
+    ],
+)
+def test_scanning_through_the_api(
+    scanning_portals, sandbox, portal_name, content, name, status, code
+) -> None:
+    from conftest import sign_in
+    from daemons import CUSTOM_MARKER, EICAR
+
+    data = {
+        "eicar": EICAR,
+        "custom": b"Jane Doe\n" + CUSTOM_MARKER + b"\n",
+        "clean": samples.python_docx_cv(),
+    }[content]
+    staff = sign_in(scanning_portals[portal_name].url)
+    iid = sandbox.iid("full")
+    aid = find_application(staff, iid, email="grace.hopper@example.com")["id"]
+    sandbox.clear_requests()
+    resp = staff.upload(iid, aid, data, name, "CV")
+    assert resp.status_code == status, resp.text
+    posted = _posts(sandbox)
+    if code is None:
+        assert len(posted) == 1
+    else:
+        assert resp.json()["error"]["code"] == code and not posted
+        if code == "scan_unavailable":
+            assert "scanning is unavailable" in resp.json()["error"]["message"]
