@@ -738,3 +738,99 @@ def test_scanning_through_the_api(
         assert resp.json()["error"]["code"] == code and not posted
         if code == "scan_unavailable":
             assert "scanning is unavailable" in resp.json()["error"]["message"]
+
+
+# --------------------------------------------------------------------------- properties
+# Mutations a writer may make without changing what the file does: the verdict must hold.
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+def _verdict(data: bytes, name: str) -> str:
+    try:
+        return check_upload(io.BytesIO(data), filename=name, attachment_type="OTHER").content_type
+    except FileRefused as refused:
+        return "!" + refused.code
+
+
+def _split(text: str, cuts: list[int]) -> list[str]:
+    points = sorted({c % (len(text) + 1) for c in cuts})
+    return [text[a:b] for a, b in zip([0, *points], [*points, len(text)], strict=True)]
+
+
+INSTRUCTIONS = [
+    (f" DDEAUTO {DDE_CMD} ", "!file_remote_content"),
+    (' INCLUDEPICTURE "\\\\\\\\evil.example\\\\x.png" ', "!file_remote_content"),
+    (' HYPERLINK "https://www.linkedin.com/in/jane" ', DOCX),
+    (" PAGE ", DOCX),
+]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    pick=st.sampled_from(INSTRUCTIONS),
+    cuts=st.lists(st.integers(0, 200), max_size=6),
+    utf16=st.booleans(),
+)
+def test_fields_keep_their_verdict_however_split_and_encoded(pick, cuts, utf16) -> None:
+    instruction, expected = pick
+    body = _field(*_split(instruction, cuts))
+    document = (
+        f'<?xml version="1.0" encoding="{"UTF-16" if utf16 else "UTF-8"}"?>'
+        f'<w:document xmlns:w="{samples.W_NS}" xmlns:r="{samples.R_NS}"><w:body>{body}'
+        "</w:body></w:document>"
+    )
+    raw = document.encode("utf-16" if utf16 else "utf-8")
+    data = _docx_with_part("word/document.xml", raw)
+    assert _verdict(data, "cv.docx") == expected
+
+
+RELS = [
+    (_template_rel(), "!file_remote_content"),
+    (_template_rel(mode="&#69;xternal"), "!file_remote_content"),
+    (
+        f'<Relationship Id="rId7" Type="{REL}hyperlink" Target="https://linkedin.com/in/j" '
+        'TargetMode="External"/>',
+        DOCX,
+    ),
+]
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pick=st.sampled_from(RELS), encoding=st.sampled_from(["utf-8", "utf-16", "utf-16-be"]))
+def test_relationships_keep_their_verdict_in_any_encoding(pick, encoding) -> None:
+    rel, expected = pick
+    label = {"utf-8": "UTF-8", "utf-16": "UTF-16", "utf-16-be": "UTF-16"}[encoding]
+    text = (
+        f'<?xml version="1.0" encoding="{label}"?>'
+        f'<Relationships xmlns="{samples.PKG_RELS}">{rel}</Relationships>'
+    )
+    raw = text.encode(encoding)
+    if encoding == "utf-16-be":
+        raw = b"\xfe\xff" + raw
+    data = _word_with_rels_part("word/_rels/settings.xml.rels", raw)
+    assert _verdict(data, "cv.docx") == expected
+
+
+PDFS = [
+    (lambda: _js_in_object_stream("flate"), "!file_active_content"),
+    (lambda: _with_pikepdf(_attach), "!file_embedded_files"),
+    (samples.reportlab_cv, PDF),
+    (samples.pdfa, PDF),
+]
+
+
+@settings(max_examples=16, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    pick=st.sampled_from(PDFS),
+    mode=st.sampled_from(list(pikepdf.ObjectStreamMode)),
+    compress=st.booleans(),
+    qdf=st.booleans(),
+)
+def test_pdf_verdict_survives_repacking(pick, mode, compress, qdf) -> None:
+    build, expected = pick
+    with pikepdf.open(io.BytesIO(build())) as pdf:
+        out = io.BytesIO()
+        pdf.save(out, object_stream_mode=mode, compress_streams=compress, qdf=qdf)
+    assert _verdict(out.getvalue(), "cv.pdf") == expected
