@@ -257,10 +257,11 @@ def ole_package(filename: str, payload: bytes) -> bytes:
     return struct.pack("<I", len(inner)) + inner
 
 
-def word97(extra: dict[str, bytes] | None = None) -> bytes:
-    """A Word 97-2003 file (.doc) with a FIB Word accepts, plus extra streams (an ObjectPool)."""
-    fib = struct.pack("<HHHHH", 0xA5EC, 0xC1, 0, 0, 0) + bytes(2) + b"Jane Doe CV " * 40
-    return ole2({"WordDocument": fib, "1Table": bytes(64), **(extra or {})})
+def word97(extra: dict[str, bytes] | None = None, text: bytes = b"Jane Doe CV " * 40) -> bytes:
+    """A Word 97-2003 file (.doc) with a FIB Word accepts, `text` after it (fields are
+    0x13 instruction 0x14 result 0x15), plus extra streams (an ObjectPool)."""
+    fib = struct.pack("<HHHHH", 0xA5EC, 0xC1, 0, 0, 0) + bytes(2) + bytes(500)
+    return ole2({"WordDocument": fib + text, "1Table": bytes(64), **(extra or {})})
 
 
 def reportlab_cv(links: bool = True) -> bytes:

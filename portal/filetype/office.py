@@ -20,11 +20,14 @@ from typing import BinaryIO
 from lxml import etree
 
 from portal.filetype.formats import (
+    FIELD_WORDS,
     IWORK,
     ODF_TYPES,
     OOXML_MAIN,
     WITH_VBA,
     ZIP,
+    field_problem,
+    local_target,
     megabytes,
 )
 from portal.filetype.limits import (
@@ -89,6 +92,9 @@ def inspect_zip(f: BinaryIO, size: int, budget: Budget, inspect: Inspector) -> F
                 return Finding(None, "file_compression_bomb", bomb)
             if any(_unsafe_name(i.filename) for i in infos):
                 return Finding(None, "file_damaged", "a part inside it has an unsafe name")
+            if len({i.filename.lower() for i in infos}) != len(infos):
+                # Readers disagree on which of two same-named parts counts: never guess.
+                return Finding(None, "file_damaged", "two parts inside it have the same name")
             return _classify(zf, {i.filename.lower(): i for i in infos}, budget, inspect)
     except TooMuchData as exc:
         return Finding(None, "file_compression_bomb", str(exc))
@@ -222,7 +228,35 @@ def _inspect_odf(
         root = _parse(zf, manifest, budget)
         if any(_local(el.tag) == "encryption-data" for el in root.iter()):
             return Finding(mime, "file_encrypted")
+    for name in ("content.xml", "styles.xml", "settings.xml"):
+        if name in entries:
+            problem = _odf_problem(_parse(zf, entries[name], budget))
+            if problem:
+                return Finding(mime, *problem)
     return Finding(mime)
+
+
+# ODF elements that load what their xlink:href names when the document is shown.
+_ODF_LOADED = {"image", "object", "object-ole", "section-source", "table-source", "plugin"}
+
+
+def _odf_problem(root: etree._Element) -> tuple[str, str] | None:
+    """Scripts bound to events (macros, or LibreOffice's own Python scripts: CVE-2018-16858),
+    DDE connections, and linked content from file:/UNC paths."""
+    for element in root.iter():
+        name = _local(element.tag)
+        if name == "event-listener":
+            attributes = _attributes(element)
+            target = (attributes.get("href", "") + attributes.get("macro-name", "")).lower()
+            if "language" in attributes or "script:" in target or "macro:" in target:
+                return "file_active_content", "a script it runs on an event"
+        if name in ("dde-source", "dde-connection-decl", "dde-link"):
+            return "file_remote_content", FIELD_WORDS["dde"]
+        if name in _ODF_LOADED:
+            href = _attributes(element).get("href", "")
+            if local_target(href) or href.lower().startswith("vnd.sun.star.script:"):
+                return "file_remote_content", "content it loads from a file elsewhere"
+    return None
 
 
 # --------------------------------------------------------------------------- OOXML
@@ -272,15 +306,6 @@ _LOADED = {
     "externallinkpath": "a workbook on another server",
     "externalreference": "a workbook on another server",
 }
-# Field instructions that run a program or fetch content (the 2017 DDE attacks, INCLUDE*).
-_FIELDS = {
-    "dde": "a DDE field, which can start a program",
-    "ddeauto": "a DDE field, which can start a program",
-    "includepicture": "a field that fetches a picture from elsewhere",
-    "includetext": "a field that fetches text from elsewhere",
-    "include": "a field that fetches text from elsewhere",
-    "import": "a field that imports a file from elsewhere",
-}
 _EMBEDDED_DIRS = ("word/embeddings/", "xl/embeddings/", "ppt/embeddings/")
 
 
@@ -294,7 +319,7 @@ def _active_parts(
             continue
         for kind, target, external in _relationships(zf, info, budget):
             # A hyperlink to a file runs nothing until clicked (Word asks first): CVs have them.
-            if external and (kind in _LOADED or (kind != "hyperlink" and _local_target(target))):
+            if external and (kind in _LOADED or (kind != "hyperlink" and local_target(target))):
                 words = _LOADED.get(kind, "a file on this or another computer")
                 return "file_remote_content", words
             if kind == "afchunk" and not external:
@@ -338,55 +363,58 @@ def _resolve(rels_name: str, target: str) -> str:
     return posixpath.normpath(posixpath.join(base, target)).lower()
 
 
-def _local_target(target: str) -> bool:
-    """file: URLs and UNC paths make Windows fetch (and send credentials)."""
-    text = target.strip().lower()
-    return text.startswith(("file:", "\\\\", "//", "smb:", "mhtml:")) or (
-        len(text) > 2 and text[1] == ":" and text[2] in "\\/"
-    )
+class _Field:
+    """A complex field being read: its instruction so far, then its (cached) result."""
+
+    def __init__(self) -> None:
+        self.instruction: list[str] = []
+        self.result: list[str] = []
+        self.in_result = False
 
 
 def _field_problem(root: etree._Element) -> str:
-    """Words for a dangerous field in this part, after joining each field's runs, or ''."""
-    open_fields: list[list[str]] = []  # instruction text of each field being read
+    """Words for a dangerous field in this part, after joining each field's runs, or ''.
+
+    A nested field's result joins its parent's instruction, as Word evaluates it:
+    ``{ {QUOTE "DDEAUTO"} c:\\...}`` is a DDEAUTO field.
+    """
+    fields: list[_Field] = []
     for element in root.iter():
         name = _local(element.tag)
         if name == "ddelink":  # a workbook's link to a DDE server (an embedded chart's, say)
-            return _FIELDS["dde"]
+            return FIELD_WORDS["dde"]
         if name == "fldsimple":
-            words = _instruction_problem(_attributes(element).get("instr", ""))
+            words = field_problem(_attributes(element).get("instr", ""))
             if words:
                 return words
         elif name == "fldchar":
             kind = _attributes(element).get("fldchartype", "").strip().lower()
             if kind == "begin":
-                open_fields.append([])
-            elif kind in ("separate", "end") and open_fields:
-                words = _instruction_problem("".join(open_fields[-1]))
+                fields.append(_Field())
+            elif kind in ("separate", "end") and fields:
+                field = fields[-1]
+                words = field_problem("".join(field.instruction))
                 if words:
                     return words
+                field.in_result = True
                 if kind == "end":
-                    open_fields.pop()
-                else:
-                    open_fields[-1] = []
+                    fields.pop()
+                    if fields and not fields[-1].in_result:
+                        fields[-1].instruction.append("".join(field.result))
         elif name in ("instrtext", "delinstrtext"):
-            if open_fields:
-                open_fields[-1].append(element.text or "")
+            if fields and not fields[-1].in_result:
+                fields[-1].instruction.append(element.text or "")
             else:
-                words = _instruction_problem(element.text or "")
+                words = field_problem(element.text or "")
                 if words:
                     return words
-    for parts in open_fields:  # fields never closed: Word still runs them
-        words = _instruction_problem("".join(parts))
+        elif name in ("t", "deltext") and fields and fields[-1].in_result:
+            fields[-1].result.append(element.text or "")
+    for field in fields:  # fields never closed: Word still runs them
+        words = field_problem("".join(field.instruction))
         if words:
             return words
     return ""
-
-
-def _instruction_problem(instruction: str) -> str:
-    """Words for a field instruction that runs or fetches something, or ''."""
-    words = instruction.replace('"', " ").replace("'", " ").split(None, 1)
-    return _FIELDS.get(words[0].lower(), "") if words else ""
 
 
 def _is_iwork(entries: dict[str, zipfile.ZipInfo]) -> bool:

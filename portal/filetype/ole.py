@@ -8,6 +8,7 @@ double click: its name and bytes are checked, the bytes by the same check as an 
 
 from __future__ import annotations
 
+import io
 import logging
 import warnings
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from portal.filetype.formats import (
     OLE_STORAGE,
     PPT,
     XLS,
+    field_problem,
 )
 from portal.filetype.limits import (
     MAX_PART_BYTES,
@@ -156,11 +158,18 @@ def package_problem(raw: bytes, inspect: Inspector, has_size: bool) -> tuple[str
         return None  # not a package after all (other OLE 1 native data)
     if package.is_link or package.data is None:
         return "file_remote_content", "a packaged link to another file"
-    name = str(package.filename or package.src_path or "").replace("\\", "/").rsplit("/", 1)[-1]
-    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    if extension in EXECUTABLE_EXTENSIONS:
-        return "file_executable", f"a program inside it ({name})"
+    names = [_leaf(n) for n in (package.filename, package.src_path, package.temp_path) if n]
+    for name in names:
+        # Windows drops trailing dots and spaces: "invoice.exe. " runs as invoice.exe.
+        extension = name.rstrip(" .").rsplit(".", 1)[-1].lower() if "." in name else ""
+        if extension in EXECUTABLE_EXTENSIONS:
+            return "file_executable", f"a program inside it ({name[:60]})"
+    name = names[0] if names else ""
     return embedded_problem(inspect(bytes(package.data)), name)
+
+
+def _leaf(path: object) -> str:
+    return str(path).replace("\\", "/").rsplit("/", 1)[-1]
 
 
 def _word(ole: olefile.OleFileIO, stream: olefile.olefile.OleDirectoryEntry) -> Finding:
@@ -173,8 +182,28 @@ def _word(ole: olefile.OleFileIO, stream: olefile.olefile.OleDirectoryEntry) -> 
         return Finding(DOC, "file_encrypted")
     if flags & 0x0001:
         return Finding(DOC, "file_template")
-    if stream.size <= MAX_DDE_SCAN:
-        links = msodde.process_doc_stream(ole.openstream(stream.name))
-        if any(link.strip() for link in links):
-            return Finding(DOC, "file_remote_content", "a DDE field, which can start a program")
+    if stream.size > MAX_DDE_SCAN:
+        return Finding(DOC, "file_too_complex", "too much text to check its fields")
+    data = ole.openstream(stream.name).read()
+    # msodde reads 8-bit text; Word stores text as UTF-16 as soon as one character needs it,
+    # so the UTF-16 fields are read here too (0x13 begins a field, 0x14 or 0x15 ends it).
+    instructions = msodde.process_doc_stream(io.BytesIO(data)) + _utf16_fields(data)
+    for instruction in instructions:
+        words = field_problem(instruction)
+        if words:
+            return Finding(DOC, "file_remote_content", words)
     return Finding(DOC)
+
+
+def _utf16_fields(data: bytes, limit: int = 10_000) -> list[str]:
+    """Field instructions in UTF-16 text: from each 0x13 to the next 0x14 or 0x15."""
+    out: list[str] = []
+    at = data.find(b"\x13\x00")
+    while at >= 0 and len(out) < limit:
+        window = data[at + 2 : at + 2 + 1024]
+        ends = [e for e in (window.find(b"\x14\x00"), window.find(b"\x15\x00")) if e >= 0]
+        end = min(ends) if ends else len(window)
+        end -= end % 2
+        out.append(window[:end].decode("utf-16-le", "replace"))
+        at = data.find(b"\x13\x00", at + 2)
+    return out

@@ -14,7 +14,7 @@ from typing import BinaryIO
 
 import pikepdf
 
-from portal.filetype.formats import PDF
+from portal.filetype.formats import PDF, local_target
 from portal.filetype.limits import MAX_UNPACKED_BYTES, Budget, Finding, TooComplex, read_at
 
 PDF_EOF_WINDOW = 1024  # Acrobat's own tolerance for bytes after %%EOF
@@ -122,8 +122,12 @@ def _dictionary(d: pikepdf.Dictionary, found: dict[str, str]) -> None:
         found.setdefault("file_active_content", _RUNS_CODE[action])
     elif action in _OPENS_ELSEWHERE:
         found.setdefault("file_active_content", _OPENS_ELSEWHERE[action])
-    elif action == "/URI" and _local_target(d.get("/URI")):
-        found.setdefault("file_remote_content", "a link to a file on this or another computer")
+    elif action == "/URI":
+        target = _text(d.get("/URI")).strip().lower()
+        if target.startswith(("javascript:", "vbscript:", "data:")):
+            found.setdefault("file_active_content", "a link that runs a script")
+        elif local_target(target):
+            found.setdefault("file_remote_content", "a link to a file on this or another computer")
     subtype = _name(d.get("/Subtype"))
     if subtype in _ACTIVE_SUBTYPES:
         found.setdefault("file_active_content", _ACTIVE_SUBTYPES[subtype])
@@ -156,18 +160,11 @@ def _runs_uri(value: object, depth: int = 0) -> bool:
     return False
 
 
-def _local_target(uri: object) -> bool:
-    """file: URLs and UNC paths (\\\\host\\share, //host/share) make Windows send credentials."""
-    if uri is None:
-        return False
-    try:
-        text = bytes(uri).decode("latin-1") if isinstance(uri, pikepdf.String) else str(uri)
-    except (TypeError, ValueError):
-        return False
-    text = text.strip().lower()
-    return text.startswith(("file:", "\\\\", "//", "smb:", "\\??\\")) or (
-        len(text) > 2 and text[1] == ":" and text[2] in "\\/"
-    )
+def _text(value: object) -> str:
+    """A PDF string or name as text ('' for anything else)."""
+    if isinstance(value, pikepdf.String):
+        return bytes(value).decode("latin-1")
+    return str(value) if isinstance(value, pikepdf.Name) else ""
 
 
 def _name(value: object) -> str | None:

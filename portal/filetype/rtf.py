@@ -17,20 +17,12 @@ from typing import Any, BinaryIO
 
 from oletools import rtfobj
 
-from portal.filetype.formats import RTF
+from portal.filetype.formats import RTF, field_problem
 from portal.filetype.limits import Budget, Finding, TooComplex
 
 Inspector = Callable[[bytes], Finding]
 
 MAX_DESTINATION_TEXT = 64 * 1024  # of one field instruction or template path we keep
-_FIELDS = {
-    "dde": "a DDE field, which can start a program",
-    "ddeauto": "a DDE field, which can start a program",
-    "includepicture": "a field that fetches a picture from elsewhere",
-    "includetext": "a field that fetches text from elsewhere",
-    "include": "a field that fetches text from elsewhere",
-    "import": "a field that imports a file from elsewhere",
-}
 logging.getLogger("rtfobj").setLevel(logging.CRITICAL)
 
 
@@ -54,7 +46,23 @@ class _Reader(rtfobj.RtfObjParser):
     def control_word(self, matchobject: Any, cword: bytes, param: Any) -> None:
         if cword in (b"object", b"objemb", b"objlink", b"objautlink", b"objupdate"):
             self.object_words += 1
+        if cword == b"u" and param is not None and self._keeps_text():
+            # \uN is a character: \u92 is a backslash. Kept as markup for _plain.
+            self.current_destination.data += b"\\u%d " % int(param)
         super().control_word(matchobject, cword, param)
+
+    def control_symbol(self, matchobject: Any) -> None:
+        # rtfobj keeps only plain text in a destination; escaped characters matter here
+        # (\\\\host is a UNC path): keep them as markup for _plain.
+        if self._keeps_text():
+            symbol = matchobject.group()
+            if symbol == b"\\'":  # \'hh: rtfobj skips the two hex digits itself
+                symbol += self.data[matchobject.end() : matchobject.end() + 2]
+            self.current_destination.data += symbol
+        super().control_symbol(matchobject)
+
+    def _keeps_text(self) -> bool:
+        return self.current_destination.cword in (b"template", b"fldinst")
 
     def close_destination(self, destination: Any) -> None:
         if destination.cword == b"template":
@@ -92,8 +100,7 @@ def _remote(path: bytes) -> bool:
 
 
 def _field(instruction: bytes) -> str:
-    words = _plain(instruction).replace('"', " ").split(None, 1)
-    return _FIELDS.get(words[0].lower(), "") if words else ""
+    return field_problem(_plain(instruction))
 
 
 def _plain(data: bytes) -> str:
@@ -115,9 +122,15 @@ def _plain(data: bytes) -> str:
                 j = i + 1
                 while j < n and j - i < 40 and (chr(data[j]).isalnum() or data[j] == 0x2D):
                     j += 1
+                word = data[i + 1 : j]
                 if j < n and data[j] == 0x20:
                     j += 1
-                out.append(" ")
+                if word[:1] == b"u" and word[1:].lstrip(b"-").isdigit():  # \uN: a character
+                    out.append(chr(int(word[1:]) % 65536))
+                    if j < n and data[j] == 0x3F:  # the ANSI fallback ("?") after it
+                        j += 1
+                else:
+                    out.append(" ")
                 i = j
         elif ch in b"{}\r\n":
             i += 1
