@@ -1115,6 +1115,9 @@ def _render_page(report: dict[str, Any]) -> list[str]:
 # inputs of tests/test_file_attacks.py. Run alone: python tests/bench.py --inspection
 
 
+import io  # noqa: E402 - section 6 only
+
+
 def _inspect_seconds(path: Path, name: str, attachment_type: str = "OTHER") -> tuple[float, str]:
     from portal.filetype import FileRefused, check_upload
 
@@ -1129,12 +1132,11 @@ def _inspect_seconds(path: Path, name: str, attachment_type: str = "OTHER") -> t
 
 def _docx_of_size(size: int) -> bytes:
     """A real Word file (python-docx) with incompressible pictures up to about `size` bytes."""
-    import io as _io
     import zipfile as _zipfile
 
     base = samples.python_docx_cv()
-    out = _io.BytesIO()
-    with _zipfile.ZipFile(_io.BytesIO(base)) as src, _zipfile.ZipFile(out, "w") as dst:
+    out = io.BytesIO()
+    with _zipfile.ZipFile(io.BytesIO(base)) as src, _zipfile.ZipFile(out, "w") as dst:
         for info in src.infolist():
             dst.writestr(info, src.read(info))
         left, number = size - len(base), 0
@@ -1182,6 +1184,34 @@ def bench_inspection(runs: int = 3) -> dict[str, Any]:
                 rows.append(
                     {"kind": kind, "mib": mib, "seconds": round(seconds, 3), "verdict": verdict}
                 )
+        # The worst shapes we know for each parser: many tiny PDF objects, text-dense RTF.
+        import pikepdf
+
+        with pikepdf.open(io.BytesIO(samples.reportlab_cv())) as pdf:
+            junk = [pdf.make_indirect(pikepdf.Dictionary(N=i)) for i in range(150_000)]
+            pdf.Root.Junk = pikepdf.Array(junk)
+            many = Path(tmp) / "many-objects.pdf"
+            pdf.save(many, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+        seconds, verdict = min(_inspect_seconds(many, many.name) for _ in range(runs))
+        rows.append(
+            {
+                "kind": "PDF, 150,000 objects",
+                "mib": round(many.stat().st_size / MIB, 1),
+                "seconds": round(seconds, 3),
+                "verdict": verdict,
+            }
+        )
+        dense = Path(tmp) / "dense.rtf"
+        dense.write_bytes(b"{\\rtf1\\ansi " + b"{\\b Jane} Doe \\par " * 250_000 + b"}")
+        seconds, verdict = min(_inspect_seconds(dense, dense.name) for _ in range(runs))
+        rows.append(
+            {
+                "kind": "RTF, 250,000 groups",
+                "mib": round(dense.stat().st_size / MIB, 1),
+                "seconds": round(seconds, 3),
+                "verdict": verdict,
+            }
+        )
         out["large"] = rows
         import test_file_attacks as attacks
 

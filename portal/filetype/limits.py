@@ -19,7 +19,7 @@ from portal.filetype.formats import ARCHIVES, is_executable, is_macro_enabled
 MAX_UNPACKED_BYTES = 100 * 1024 * 1024  # all parts of one upload together (zip, PDF, OLE)
 MAX_UNPACK_RATIO = 200  # declared unpacked size per packed byte in one zip
 MAX_PART_BYTES = 16 * 1024 * 1024  # one XML part we parse, one embedded file we inspect
-MAX_SECONDS = 1.8  # CPU seconds of inspection per upload (the promise: under 2 s);
+MAX_SECONDS = 1.5  # CPU seconds of inspection per upload (the promise: under 2 s);
 # CPU time, not wall time, so a busy machine does not turn good files into refusals.
 MAX_DEPTH = 3  # files inside files inside files
 CHUNK = 256 * 1024  # read size for streamed passes
