@@ -586,6 +586,36 @@ MORE_ATTACKS = {
         "file_active_content",
     ),
 }
+MORE_ATTACKS.update(
+    {
+        "docx-ole-object-package-stream-xlsm": (
+            _embedding(
+                "oleObject1.bin",
+                samples.ole2({"Package": samples.xlsx(macros=True), "\x01CompObj": b"\x01"}),
+            ),
+            "file_macros",
+        ),
+        "docx-ole-object-contents-pdf-with-js": (
+            _embedding(
+                "oleObject1.bin",
+                # Over 4 KiB, so ole2() need not pad it (a PDF must end at its %%EOF).
+                samples.ole2(
+                    {
+                        "CONTENTS": samples.pdf15(
+                            {1: CATALOG, 2: PAGES, 3: JS, 4: b"(" + b"x" * 5000 + b")"}, {3}
+                        ),
+                        "\x01Ole": b"\x01",
+                    }
+                ),
+            ),
+            "file_active_content",
+        ),
+        "pdf-broken-xref-needs-repair": (
+            samples.reportlab_cv().replace(b"startxref\n", b"startxref\n9"),
+            "file_damaged",
+        ),
+    }
+)
 ATTACKS.update(MORE_ATTACKS)
 
 

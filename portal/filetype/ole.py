@@ -129,6 +129,16 @@ def _objects(ole: olefile.OleFileIO, budget: Budget, inspect: Inspector) -> tupl
         leaf = path[-1].lower()
         if leaf == "equation native":
             return "file_active_content", "an equation object of the old Equation Editor"
+        if leaf in ("package", "contents"):
+            # An embedded Office file (Package) or PDF (CONTENTS): a file of its own.
+            if ole.get_size(path) > MAX_PART_BYTES:
+                raise TooMuchData("an embedded file is too big to check")
+            raw = ole.openstream(path).read()
+            budget.spend(len(raw))
+            problem = embedded_problem(inspect(raw), "/".join(path[-2:]))
+            if problem:
+                return problem
+            continue
         if leaf != "\x01ole10native":
             continue
         packages += 1
