@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import posixpath
 import struct
+import threading
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -61,15 +62,23 @@ _ZIP_ERRORS = (
     UnicodeDecodeError,
 )
 
-# Hardened: no entity expansion, no DTD, no network, libxml2's default depth and size limits.
-_PARSER = etree.XMLParser(
-    resolve_entities=False,
-    no_network=True,
-    load_dtd=False,
-    huge_tree=False,
-    dtd_validation=False,
-    remove_pis=True,
-)
+_PARSERS = threading.local()  # lxml parser objects must not be shared between threads
+
+
+def _parser() -> etree.XMLParser:
+    """This thread's hardened parser: no entity expansion, no DTD, no network, and libxml2's
+    default depth and size limits (huge_tree off)."""
+    parser = getattr(_PARSERS, "parser", None)
+    if parser is None:
+        parser = _PARSERS.parser = etree.XMLParser(
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            huge_tree=False,
+            dtd_validation=False,
+            remove_pis=True,
+        )
+    return parser
 
 
 class _BadPart(Exception):
@@ -192,7 +201,7 @@ def _parse(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: Budget) -> etree.
     if len(data) > MAX_PART_BYTES:
         raise TooMuchData(f"a part over {megabytes(MAX_PART_BYTES)}")
     try:
-        root = etree.fromstring(data, _PARSER)  # noqa: S320 - the parser above is hardened
+        root = etree.fromstring(data, _parser())  # noqa: S320 - the parser is hardened
     except (etree.XMLSyntaxError, ValueError) as exc:
         raise _BadPart(f"a damaged part ({_short(info.filename)})") from exc
     if root.getroottree().docinfo.doctype:
