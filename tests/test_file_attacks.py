@@ -610,6 +610,18 @@ MORE_ATTACKS.update(
             ),
             "file_active_content",
         ),
+        "docx-dde-split-by-xml-comment": (
+            samples.word(_field(f" DD<!-- note -->EAU<?x y?>TO {DDE_CMD} ")),
+            "file_remote_content",
+        ),
+        "odt-inline-basic-script": (
+            _odt_content(
+                f'<office:scripts {ODF_NS}><office:script script:language="ooo:Basic">'
+                "Sub Main : Shell(&quot;calc&quot;) : End Sub</office:script></office:scripts>"
+            ),
+            "file_macros",
+        ),
+        "pdf-screen-annotation": (_with_pikepdf(_annotation("Screen")), "file_active_content"),
         "pdf-broken-xref-needs-repair": (
             samples.reportlab_cv().replace(b"startxref\n", b"startxref\n9"),
             "file_damaged",

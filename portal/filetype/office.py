@@ -77,6 +77,7 @@ def _parser() -> etree.XMLParser:
             huge_tree=False,
             dtd_validation=False,
             remove_pis=True,
+            remove_comments=True,  # so "DD<!-- -->EAUTO" reads as one text, as Word reads it
         )
     return parser
 
@@ -259,6 +260,8 @@ def _odf_problem(root: etree._Element) -> tuple[str, str] | None:
             target = (attributes.get("href", "") + attributes.get("macro-name", "")).lower()
             if "language" in attributes or "script:" in target or "macro:" in target:
                 return "file_active_content", "a script it runs on an event"
+        if name == "script" and "language" in _attributes(element):
+            return "file_macros", "a script written into the document"
         if name in ("dde-source", "dde-connection-decl", "dde-link"):
             return "file_remote_content", FIELD_WORDS["dde"]
         if name in _ODF_LOADED:

@@ -37,7 +37,13 @@ _OPENS_ELSEWHERE = {
     "/ImportData": "an action that imports data",
     "/SubmitForm": "a form that sends data elsewhere",
 }
-_ACTIVE_SUBTYPES = {"/RichMedia": "rich media (Flash or video)", "/3D": "a 3D model"}
+_ACTIVE_SUBTYPES = {
+    "/RichMedia": "rich media (Flash or video)",
+    "/3D": "a 3D model",
+    "/Movie": "a movie",
+    "/Sound": "a sound",
+    "/Screen": "a media player",
+}
 _ATTACHED_TYPES = {"/EmbeddedFile", "/Filespec"}  # /Filespec only counts with /EF
 
 
