@@ -572,3 +572,63 @@ def pdf15(
         + b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % where[xref_number][1]
     )
     return bytes(out)
+
+
+def fpdf_cv() -> bytes:
+    """A CV from fpdf2: text, a web link, an internal link and a picture."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=14)
+    pdf.cell(text="Jane Doe - Engineer", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(text="linkedin.com/in/janedoe", link="https://www.linkedin.com/in/janedoe")
+    target = pdf.add_link()
+    pdf.ln(10)
+    pdf.cell(text="Experience", link=target)
+    pdf.image(io.BytesIO(photo_jpeg(60, 80, exif=False)), x=150, y=10, w=30)
+    pdf.add_page()
+    pdf.set_link(target)
+    pdf.cell(text="Experience")
+    return bytes(pdf.output())
+
+
+def img2pdf_scan() -> bytes:
+    """A scanned page the way img2pdf (and many scanner apps) wrap a JPEG: lossless, no text."""
+    import img2pdf
+
+    return img2pdf.convert(photo_jpeg(300, 420, exif=False))
+
+
+def reportlab_form() -> bytes:
+    """A PDF form without scripts (reportlab's AcroForm fields): applicants fill these in."""
+    from reportlab.pdfgen import canvas
+
+    out = io.BytesIO()
+    c = canvas.Canvas(out)
+    c.drawString(72, 760, "Application form")
+    c.acroForm.textfield(name="name", tooltip="Your name", x=72, y=700, width=300, height=20)
+    c.acroForm.checkbox(name="consent", x=72, y=660, size=14)
+    c.showPage()
+    c.save()
+    return out.getvalue()
+
+
+def openpyxl_chart_docx() -> bytes:
+    """The python-docx CV whose chart keeps its data in a workbook written by openpyxl."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["Year", "Projects"])
+    book.active.append([2024, 3])
+    raw = io.BytesIO()
+    book.save(raw)
+    src = zipfile.ZipFile(io.BytesIO(python_docx_cv()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename.endswith("Microsoft_Excel_Worksheet.xlsx"):
+                body = raw.getvalue()
+            z.writestr(info, body)
+    return out.getvalue()

@@ -659,6 +659,10 @@ GOOD = {
     ),
     "rtf-with-picture-and-hyperlink": (samples.rtf_cv, "cv.rtf", RTF, "CV"),
     "doc-without-objects": (samples.word97, "cv.doc", DOC, "CV"),
+    "fpdf2-cv-with-links-and-picture": (samples.fpdf_cv, "cv.pdf", PDF, "CV"),
+    "img2pdf-scan": (samples.img2pdf_scan, "scan.pdf", PDF, "CV"),
+    "pdf-form-without-scripts": (samples.reportlab_form, "form.pdf", PDF, "OTHER"),
+    "docx-chart-data-from-openpyxl": (samples.openpyxl_chart_docx, "cv.docx", DOCX, "CV"),
     "doc-with-page-field": (
         lambda: samples.word97(text=b"Jane \x13 PAGE \x141\x15 Doe"),
         "cv.doc",
