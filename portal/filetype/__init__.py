@@ -276,8 +276,8 @@ def _refuse_problem(finding: Finding, shown: str, attachment_type: str) -> None:
             "Save it as a normal .docx or PDF and try again."
         ),
         "file_active_content": (
-            f'"{shown}" has something in it that runs by itself when opened{detail}, and '
-            f"{one} has no business running code. {again}"
+            f'"{shown}" has parts that can run code or open other things{detail}, and '
+            f"{one} has no business doing that. {again}"
         ),
         "file_remote_content": (
             f'"{shown}" would fetch or run something from elsewhere when opened{detail}, '

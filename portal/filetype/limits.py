@@ -94,7 +94,7 @@ def embedded_problem(finding: Finding, name: str) -> tuple[str, str] | None:
     if finding.mime and is_macro_enabled(finding.mime):
         return "file_macros", inside
     if finding.mime and is_executable(finding.mime):
-        return "file_executable", inside
+        return "file_executable", name or "a file inside it"
     if finding.mime in ARCHIVES:
         return "file_embedded_files", f"an archive {inside}"
     return None

@@ -348,7 +348,7 @@ def _active_parts(
         data = _read(zf, entries[name], MAX_PART_BYTES, budget)
         if len(data) > MAX_PART_BYTES:
             raise TooMuchData(f"an embedded file over {megabytes(MAX_PART_BYTES)}")
-        problem = embedded_problem(inspect(data), name.rsplit("/", 1)[-1])
+        problem = embedded_problem(inspect(data), entries[name].filename.rsplit("/", 1)[-1])
         if problem:
             return problem
     return None

@@ -135,7 +135,7 @@ def _objects(ole: olefile.OleFileIO, budget: Budget, inspect: Inspector) -> tupl
                 raise TooMuchData("an embedded file is too big to check")
             raw = ole.openstream(path).read()
             budget.spend(len(raw))
-            problem = embedded_problem(inspect(raw), "/".join(path[-2:]))
+            problem = embedded_problem(inspect(raw), "")
             if problem:
                 return problem
             continue
@@ -173,7 +173,7 @@ def package_problem(raw: bytes, inspect: Inspector, has_size: bool) -> tuple[str
         # Windows drops trailing dots and spaces: "invoice.exe. " runs as invoice.exe.
         extension = name.rstrip(" .").rsplit(".", 1)[-1].lower() if "." in name else ""
         if extension in EXECUTABLE_EXTENSIONS:
-            return "file_executable", f"a program inside it ({name[:60]})"
+            return "file_executable", name[:60]
     name = names[0] if names else ""
     return embedded_problem(inspect(bytes(package.data)), name)
 
