@@ -117,12 +117,39 @@ def _direct_container(value: object) -> bool:
     return isinstance(value, pikepdf.Dictionary | pikepdf.Array) and not value.is_indirect
 
 
+_INTERESTING = frozenset(
+    {"/JS", "/JavaScript", "/XFA", "/S", "/Subtype", "/Type", "/EmbeddedFiles", "/EF"}
+    | {"/OpenAction", "/AA"}
+)
+
+
 def _dictionary(d: pikepdf.Dictionary, found: dict[str, str]) -> None:
-    keys = set(d.keys())
+    keys = _INTERESTING.intersection(d.keys())
+    if not keys:  # most dictionaries: fonts, resources, page content (one C++ call each)
+        return
     if "/JS" in keys or "/JavaScript" in keys:
         found.setdefault("file_active_content", "JavaScript")
     if "/XFA" in keys:
         found.setdefault("file_active_content", "an XFA form, which can run scripts")
+    if "/S" in keys:
+        _action(d, found)
+    subtype = _name(d.get("/Subtype")) if "/Subtype" in keys else None
+    if subtype in _ACTIVE_SUBTYPES:
+        found.setdefault("file_active_content", _ACTIVE_SUBTYPES[subtype])
+    kind = _name(d.get("/Type")) if "/Type" in keys else None
+    if (
+        subtype == "/FileAttachment"
+        or "/EmbeddedFiles" in keys
+        or kind == "/EmbeddedFile"
+        or ("/EF" in keys and kind in _ATTACHED_TYPES | {None})
+    ):
+        found.setdefault("file_embedded_files", "")
+    for key in ("/OpenAction", "/AA"):
+        if key in keys and _runs_uri(d.get(key)):
+            found.setdefault("file_active_content", "a web address it opens by itself")
+
+
+def _action(d: pikepdf.Dictionary, found: dict[str, str]) -> None:
     action = _name(d.get("/S"))
     if action in _RUNS_CODE:
         found.setdefault("file_active_content", _RUNS_CODE[action])
@@ -134,19 +161,6 @@ def _dictionary(d: pikepdf.Dictionary, found: dict[str, str]) -> None:
             found.setdefault("file_active_content", "a link that runs a script")
         elif local_target(target):
             found.setdefault("file_remote_content", "a link to a file on this or another computer")
-    subtype = _name(d.get("/Subtype"))
-    if subtype in _ACTIVE_SUBTYPES:
-        found.setdefault("file_active_content", _ACTIVE_SUBTYPES[subtype])
-    if (
-        subtype == "/FileAttachment"
-        or "/EmbeddedFiles" in keys
-        or _name(d.get("/Type")) == "/EmbeddedFile"
-        or ("/EF" in keys and _name(d.get("/Type")) in _ATTACHED_TYPES | {None})
-    ):
-        found.setdefault("file_embedded_files", "")
-    for key in ("/OpenAction", "/AA"):
-        if key in keys and _runs_uri(d.get(key)):
-            found.setdefault("file_active_content", "a web address it opens by itself")
 
 
 def _runs_uri(value: object, depth: int = 0) -> bool:
