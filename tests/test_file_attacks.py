@@ -1013,3 +1013,20 @@ def test_pdf_verdict_survives_repacking(pick, mode, compress, qdf) -> None:
         out = io.BytesIO()
         pdf.save(out, object_stream_mode=mode, compress_streams=compress, qdf=qdf)
     assert _verdict(out.getvalue(), "cv.pdf") == expected
+
+
+def _nest(inner: bytes, levels: int) -> bytes:
+    for _ in range(levels):
+        inner = _embedding("Microsoft_Word_Document.docx", inner, "package")
+    return inner
+
+
+def test_embedded_files_are_checked_at_every_level(tmp_path: Path) -> None:
+    dde = samples.word(_field(f" DDEAUTO {DDE_CMD} "))
+    with pytest.raises(FileRefused) as caught:
+        _check(tmp_path, _nest(dde, 2), "cv.docx")
+    assert caught.value.code == "file_remote_content"
+    assert _check(tmp_path, _nest(samples.word(), 2), "cv.docx").content_type == DOCX
+    with pytest.raises(FileRefused) as caught:  # deeper than we look: not "fine"
+        _check(tmp_path, _nest(samples.word(), 6), "cv.docx")
+    assert caught.value.code == "file_too_complex"
