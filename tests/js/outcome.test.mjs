@@ -1,0 +1,40 @@
+// What an upload's answer means (static/portal/outcome.js).
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { autoRetryWait, failureMessage, successText, waitingText } from "../../static/portal/outcome.js";
+
+const err = (fields) => ({ status: 0, network: false, retryAfter: null, message: "", ...fields });
+
+test("busy and lost-before-sending repeat by themselves, twice, with growing waits", () => {
+  assert.equal(autoRetryWait(err({ status: 429 }), { sentAll: true, autoRetries: 0, max: 2 }), 2);
+  assert.equal(autoRetryWait(err({ status: 429 }), { sentAll: true, autoRetries: 1, max: 2 }), 4);
+  assert.equal(autoRetryWait(err({ status: 429 }), { sentAll: true, autoRetries: 2, max: 2 }), 0);
+  assert.equal(autoRetryWait(err({ status: 429, retryAfter: 7 }), { sentAll: false, autoRetries: 0, max: 2 }), 7);
+  assert.equal(autoRetryWait(err({ status: 429, retryAfter: 900 }), { sentAll: false, autoRetries: 0, max: 2 }), 30);
+  assert.equal(autoRetryWait(err({ network: true }), { sentAll: false, autoRetries: 0, max: 2 }), 2);
+});
+
+test("never by themselves: a lost connection after sending, or any refusal", () => {
+  assert.equal(autoRetryWait(err({ network: true }), { sentAll: true, autoRetries: 0, max: 2 }), 0);
+  for (const status of [400, 413, 415, 422, 500, 502, 503, 504]) {
+    assert.equal(autoRetryWait(err({ status }), { sentAll: false, autoRetries: 0, max: 2 }), 0, status);
+  }
+  assert.equal(waitingText(err({ status: 429 }), 2), "Busy; trying again in 2 seconds…");
+  assert.equal(waitingText(err({ network: true }), 1), "Connection lost; trying again in 1 second…");
+});
+
+test("a lost connection says whether the ATS may have the file", () => {
+  assert.match(failureMessage(err({ network: true }), { sentAll: true, tool: "Workday" }), /while Workday was receiving the file\. Check the attachments list/);
+  assert.match(failureMessage(err({ network: true }), { sentAll: false, tool: "Workday" }), /Nothing reached the ATS/);
+  assert.equal(failureMessage(err({ status: 422, message: "Plain words." }), { sentAll: true, tool: "W" }), "Plain words.");
+});
+
+test("success names a renamed file, a confirmation from the list, and the ATS's notes", () => {
+  assert.equal(successText({ attachment: { name: "cv.pdf" } }, "cv.pdf", "Greenhouse").status, "Uploaded to Greenhouse.");
+  const renamed = successText({ attachment: { name: "cv (2).pdf" }, confirmed_by: "listing", warnings: ["slow", 3] }, "cv.pdf", "Greenhouse");
+  assert.equal(renamed.status, "Uploaded to Greenhouse as “cv (2).pdf” (confirmed from Greenhouse's list of attachments).");
+  assert.deepEqual(renamed.warnings, ["slow"]);
+  assert.equal(renamed.live, "cv.pdf uploaded to Greenhouse. 1 note from the ATS.");
+  assert.equal(successText(null, "a.pdf", "X").name, "a.pdf");
+});

@@ -1,0 +1,63 @@
+// The upload queue's rules (static/portal/queue.js): states, controls, checks, progress.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { acceptList, checkFile, controlsFor, inQueue, isBusy, sendingProgress, toStart } from "../../static/portal/queue.js";
+
+const CV = { type: "CV", label: "CV", supported: true, max_bytes: 1024 * 1024, formats: [{ label: "PDF", extensions: [".pdf"], mime: "application/pdf" }, { label: "Word (.docx)", extensions: ["docx"] }] };
+const OTHER = { type: "OTHER", label: "Other", supported: false, formats: [] };
+const item = (state, name = "a.pdf", size = 10) => ({ state, file: { name, size } });
+
+test("at most two files are in flight, the oldest queued start first", () => {
+  const items = [item("checking"), item("queued", "b"), item("queued", "c"), item("done")];
+  assert.deepEqual(toStart(items).map((i) => i.file.name), ["b"]);
+  assert.deepEqual(toStart([item("queued", "x"), item("queued", "y"), item("queued", "z")]).map((i) => i.file.name), ["x", "y"]);
+  assert.deepEqual(toStart([item("sending"), item("sending"), item("queued")]), []);
+});
+
+test("busy while anything is queued, waiting, sending or checking", () => {
+  for (const s of ["queued", "waiting", "sending", "checking"]) assert.ok(isBusy([item("done"), item(s)]), s);
+  assert.ok(!isBusy([item("done"), item("failed"), item("ready"), item("blocked"), item("cancelled")]));
+});
+
+test("each state shows the controls that make sense", () => {
+  assert.deepEqual(controlsFor("ready"), { editable: true, cancel: false, retry: false, remove: true, dismiss: false, progress: false });
+  assert.deepEqual(controlsFor("sending"), { editable: false, cancel: true, retry: false, remove: false, dismiss: false, progress: true });
+  assert.deepEqual(controlsFor("checking"), { editable: false, cancel: false, retry: false, remove: false, dismiss: false, progress: true });
+  assert.equal(controlsFor("done").dismiss, true);
+  assert.equal(controlsFor("failed", { retryable: true }).retry, true);
+  assert.equal(controlsFor("failed", { retryable: false }).retry, false);
+  assert.equal(controlsFor("failed", { retryable: false }).remove, true);
+  assert.equal(controlsFor("cancelled").retry, true);
+});
+
+test("the chooser offers the supported formats only", () => {
+  assert.equal(acceptList([CV, OTHER]), ".pdf,application/pdf,.docx");
+  assert.equal(acceptList([]), "");
+});
+
+test("refused types and published size limits block; other doubts are hints", () => {
+  assert.match(checkFile({ name: "a.pdf", size: 5 }, OTHER, { tool: "Greenhouse" }).block, /Greenhouse does not accept this type/);
+  assert.match(checkFile({ name: "a.pdf", size: 5 }, null, { tool: "Greenhouse" }).block, /does not accept/);
+  const big = checkFile({ name: "a.pdf", size: 2 * 1024 * 1024 }, CV, { tool: "Greenhouse" });
+  assert.equal(big.block, "This file is 2 MB; Greenhouse accepts up to 1 MB for CVs.");
+  assert.match(checkFile({ name: "a.txt", size: 5 }, CV, { tool: "Greenhouse" }).warn, /takes PDF, Word \(\.docx\) for CVs/);
+  assert.equal(checkFile({ name: "a.pdf", size: 5 }, CV, { tool: "Greenhouse", duplicate: true }).warn, "This file is already in the list.");
+  assert.deepEqual(checkFile({ name: "A.PDF", size: 5 }, CV, { tool: "Greenhouse" }), {});
+});
+
+test("the same name and size already in the queue is a duplicate, unless given up on", () => {
+  const items = [item("done", "cv.pdf", 10), item("failed", "x.pdf", 3)];
+  assert.ok(inQueue(items, { name: "cv.pdf", size: 10 }));
+  assert.ok(!inQueue(items, { name: "cv.pdf", size: 11 }));
+  assert.ok(!inQueue(items, { name: "x.pdf", size: 3 }));
+  assert.ok(!inQueue(items, items[0].file, items[0]));
+});
+
+test("byte progress is a fraction in 0..1 with a sentence", () => {
+  assert.deepEqual(sendingProgress(0, 0, 2048), { fraction: 0, text: "Sending… 0 B of 2 KB" });
+  assert.equal(sendingProgress(1024, 2048, 2048).fraction, 0.5);
+  assert.equal(sendingProgress(4096, 2048, 2048).fraction, 1); // multipart overhead: never past 100 %
+  assert.equal(sendingProgress(4096, 0, 2048).text, "Sending… 2 KB of 2 KB");
+  assert.equal(sendingProgress(5, 0, 0).fraction, 1);
+});
