@@ -407,6 +407,7 @@ function showApplication(app, { locked }) {
           applicationId: data.application_id || app.id,
           contentType: att.content_type || null,
           size: Number.isFinite(att.size) ? att.size : item.file.size,
+          alreadyUploaded: item.already === true,
         });
       },
       onFailed: (item, err) => {

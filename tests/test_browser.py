@@ -630,3 +630,102 @@ def test_embed_refuses_to_be_framed_by_another_origin(browser, portal):
     finally:
         context.close()
         server.stop()
+
+
+# -- 6. exactly once: one Idempotency-Key per file the user added --------------------------------
+
+UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+
+
+def is_upload(request: Any) -> bool:
+    return request.method == "POST" and request.url.endswith("/attachments")
+
+
+def add_file(page: Any, name: str, content: bytes, mime: str = PDF) -> Any:
+    page.set_input_files("#file-input", files=[{"name": name, "mimeType": mime, "buffer": content}])
+    return page.locator(".qi", has_text=name)
+
+
+def test_each_file_has_one_key_kept_for_its_retries(page, portal, sandbox):
+    sign_in_page(page, portal.url)
+    open_application(page, portal.url, sandbox.iid("full"), job="Data Scientist")
+    name = unique("Keyed CV") + ".pdf"
+    content = samples.pdf(name)
+    row = add_file(page, name, content)
+    # The connection to Kombo drops before the body: a 502 that stored nothing, safe to retry.
+    sandbox.fault("add_application_attachment", count=1, reset="before_body")
+    with page.expect_request(is_upload) as first:
+        page.click("[data-upload-submit]")
+    expect(row).to_have_attribute("data-state", "failed")
+    key = first.value.headers["idempotency-key"]
+    assert UUID4.fullmatch(key), key
+    with page.expect_request(is_upload) as again:
+        row.get_by_role("button", name=f"Retry {name}").click()
+    expect(row).to_have_attribute("data-state", "done")
+    assert again.value.headers["idempotency-key"] == key
+    assert len(uploads_with(sandbox, content)) == 1
+
+    # Dismissed and added again, it is a new file with a new key.
+    row.get_by_role("button", name=f"Dismiss {name}").click()
+    row = add_file(page, name, content)
+    with page.expect_request(is_upload) as later:
+        page.click("[data-upload-submit]")
+    assert UUID4.fullmatch(later.value.headers["idempotency-key"])
+    assert later.value.headers["idempotency-key"] != key
+    expect(row).not_to_have_attribute("data-state", re.compile("ready|queued|sending|checking"))
+
+
+def test_already_uploaded_is_a_success_and_a_reused_key_is_final(page, portal, sandbox):
+    """The page's reading of the server's documented answers (the server side is built apart).
+
+    The answers are the documented bodies, served by page.route: a repeat of the same file
+    without its key within 10 minutes (200, code already_uploaded), and a key the server has on
+    record for other content (422 idempotency_key_reused).
+    """
+    sign_in_page(page, portal.url)
+    open_application(page, portal.url, sandbox.iid("full"), job="Data Scientist")
+    name = unique("Repeat CV") + ".pdf"
+    answers = [
+        (
+            200,
+            {
+                "code": "already_uploaded",
+                "attachment": {"name": name, "type": "CV"},
+                "warnings": [],
+            },
+        ),
+        (
+            422,
+            {
+                "error": {
+                    "code": "idempotency_key_reused",
+                    "message": "Idempotency-Key was used for another request.",
+                    "reference": "abc123",
+                }
+            },
+        ),
+    ]
+
+    def answer(route: Any) -> None:
+        status, body = answers.pop(0)
+        route.fulfill(status=status, content_type="application/json", body=json.dumps(body))
+
+    page.route(
+        re.compile(r".*/attachments$"),
+        lambda route: answer(route) if route.request.method == "POST" else route.continue_(),
+    )
+    row = add_file(page, name, samples.pdf(name))
+    page.click("[data-upload-submit]")
+    expect(row).to_have_attribute("data-state", "done")
+    expect(row.locator(".qi-status")).to_have_text("Already uploaded a moment ago.")
+    expect(row.locator(".qi-error")).to_have_count(0)
+
+    other = unique("Reused key") + ".pdf"
+    row = add_file(page, other, samples.pdf(other))
+    page.click("[data-upload-submit]")
+    expect(row).to_have_attribute("data-state", "failed")
+    expect(row.locator(".qi-error")).to_have_text(
+        "This upload was already sent with different content. Remove it and add the file again."
+    )
+    expect(row.get_by_role("button", name=f"Retry {other}")).to_be_hidden()
+    expect(row.get_by_role("button", name=f"Remove {other}")).to_be_visible()

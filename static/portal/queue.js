@@ -17,6 +17,20 @@ export const AUTO_RETRIES = 2;
 export const ACTIVE = new Set(["queued", "waiting", "sending", "checking"]);
 export const EDITABLE = new Set(["ready", "blocked", "failed", "cancelled"]);
 
+/**
+ * A fresh Idempotency-Key for a file the user added: the server answers a repeat of the same
+ * key with the first outcome, so a retry can never store the file twice. crypto.randomUUID
+ * needs a secure context; elsewhere (plain http on a LAN name) a v4 UUID from getRandomValues.
+ */
+export function newKey(cryptoObj = globalThis.crypto) {
+  if (typeof cryptoObj.randomUUID === "function") return cryptoObj.randomUUID();
+  const b = cryptoObj.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const hex = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 /** Is anything still on its way (leaving the page would cut it off)? */
 export const isBusy = (items) => items.some((i) => ACTIVE.has(i.state));
 

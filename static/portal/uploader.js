@@ -5,7 +5,7 @@
 
 import { Announcer, h, parseJSON, safeUrl } from "./dom.js";
 import { formatBytes } from "./format.js";
-import { autoRetryWait, failureMessage, successText, waitingText } from "./outcome.js";
+import { autoRetryWait, failureMessage, isRetryable, successText, waitingText } from "./outcome.js";
 import {
   acceptList,
   AUTO_RETRIES,
@@ -13,6 +13,7 @@ import {
   controlsFor,
   inQueue,
   isBusy,
+  newKey,
   sendingProgress,
   toStart,
 } from "./queue.js";
@@ -207,7 +208,8 @@ export class Uploader {
     if (!files.length) return;
     const type = this.defaultType();
     for (const file of files) {
-      const item = { id: ++rowCounter, file, type, typeChosen: false, state: "ready", attempts: 0, call: null };
+      // One key per file added, kept for every retry of it; removed and added again, it is a new file.
+      const item = { id: ++rowCounter, key: newKey(), file, type, typeChosen: false, state: "ready", attempts: 0, call: null };
       item.duplicate = inQueue(this.items, file);
       this.items.push(item);
       this.queue.append(this.buildRow(item));
@@ -302,7 +304,7 @@ export class Uploader {
     if (state === "ready" && verdict.block) item.state = "blocked";
     if (state === "blocked" && !verdict.block) item.state = "ready";
     item.row.dataset.state = item.state;
-    const shown = controlsFor(item.state);
+    const shown = controlsFor(item.state, { retryable: !item.error || isRetryable(item.error) });
     // While sending and after, the type is a fact, not a choice: plain text, not a dead control.
     el.typeEdit.hidden = !shown.editable;
     el.typeText.hidden = shown.editable;
@@ -395,6 +397,7 @@ export class Uploader {
     body.append("file", item.file, item.file.name);
     this.armStall(item);
     item.call = this.api.call("POST", this.url, {
+      headers: { "Idempotency-Key": item.key },
       body,
       onProgress: (loaded, total) => this.onProgress(item, loaded, total),
       onSent: () => this.onSent(item),
@@ -448,9 +451,12 @@ export class Uploader {
     this.clearTimers(item);
     item.call = null;
     item.state = "done";
+    item.error = null;
     item.result = data;
+    item.replayed = res.header && res.header("Idempotent-Replayed") === "true";
     this.render(item);
     const said = successText(data, item.file.name, this.tool);
+    item.already = said.already;
     this.setStatus(item, said.status);
     if (said.warnings.length) {
       item.el.detail.replaceChildren(h("ul", { class: "warnings" }, said.warnings.map((w) => h("li", {}, S.atsSays(w)))));
@@ -527,7 +533,9 @@ export class Uploader {
 
   retry(item) {
     if (item.state !== "failed" && item.state !== "cancelled") return;
+    if (item.state === "failed" && item.error && !isRetryable(item.error)) return;
     item.state = "ready";
+    item.error = null;
     this.render(item);
     if (item.state === "blocked") {
       item.el.select.focus();

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { autoRetryWait, failureMessage, successText, waitingText } from "../../static/portal/outcome.js";
+import { autoRetryWait, failureMessage, isRetryable, successText, waitingText } from "../../static/portal/outcome.js";
 
 const err = (fields) => ({ status: 0, network: false, retryAfter: null, message: "", ...fields });
 
@@ -37,4 +37,20 @@ test("success names a renamed file, a confirmation from the list, and the ATS's 
   assert.deepEqual(renamed.warnings, ["slow"]);
   assert.equal(renamed.live, "cv.pdf uploaded to Greenhouse. 1 note from the ATS.");
   assert.equal(successText(null, "a.pdf", "X").name, "a.pdf");
+});
+
+test("a duplicate the server recognised is 'already uploaded', not an error", () => {
+  const said = successText({ code: "already_uploaded", attachment: { name: "cv.pdf" } }, "cv.pdf", "Greenhouse");
+  assert.equal(said.status, "Already uploaded a moment ago.");
+  assert.equal(said.already, true);
+  assert.equal(said.live, "cv.pdf was already uploaded a moment ago.");
+  assert.equal(successText({ attachment: { name: "cv.pdf" } }, "cv.pdf", "Greenhouse").already, false);
+});
+
+test("a key the server has on record for other content is final, in plain words", () => {
+  const reused = err({ status: 422, code: "idempotency_key_reused", message: "Idempotency-Key reused with a different body" });
+  assert.equal(isRetryable(reused), false);
+  assert.equal(failureMessage(reused, { sentAll: true, tool: "X" }), "This upload was already sent with different content. Remove it and add the file again.");
+  assert.equal(isRetryable(err({ status: 503, retryable: false })), false); // the server's word wins
+  assert.equal(isRetryable(err({ status: 422, retryable: true })), true);
 });

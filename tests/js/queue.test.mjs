@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { acceptList, checkFile, controlsFor, inQueue, isBusy, sendingProgress, toStart } from "../../static/portal/queue.js";
+import { acceptList, checkFile, controlsFor, inQueue, isBusy, newKey, sendingProgress, toStart } from "../../static/portal/queue.js";
 
 const CV = { type: "CV", label: "CV", supported: true, max_bytes: 1024 * 1024, formats: [{ label: "PDF", extensions: [".pdf"], mime: "application/pdf" }, { label: "Word (.docx)", extensions: ["docx"] }] };
 const OTHER = { type: "OTHER", label: "Other", supported: false, formats: [] };
@@ -60,4 +60,17 @@ test("byte progress is a fraction in 0..1 with a sentence", () => {
   assert.equal(sendingProgress(4096, 2048, 2048).fraction, 1); // multipart overhead: never past 100 %
   assert.equal(sendingProgress(4096, 0, 2048).text, "Sending… 2 KB of 2 KB");
   assert.equal(sendingProgress(5, 0, 0).fraction, 1);
+});
+
+test("each added file gets its own UUID v4 key, with or without randomUUID", () => {
+  const v4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+  const a = newKey();
+  assert.match(a, v4);
+  assert.notEqual(newKey(), a);
+  const insecure = { getRandomValues: (arr) => globalThis.crypto.getRandomValues(arr) }; // plain http: no randomUUID
+  const keys = new Set(Array.from({ length: 200 }, () => newKey(insecure)));
+  assert.equal(keys.size, 200);
+  for (const key of keys) assert.match(key, v4);
+  const zeros = { getRandomValues: (arr) => arr.fill(0xff) };
+  assert.equal(newKey(zeros), "ffffffff-ffff-4fff-bfff-ffffffffffff");
 });
