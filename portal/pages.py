@@ -115,7 +115,9 @@ def upload(principal: Principal, iid: str, aid: str) -> Any:
         try:
             outcome = attachments.upload(principal, iid, app, file, request.form.get("type"))
         except PortalError as err:
-            flash(f"{file.filename}: {err.message}", "error")
+            # Refusals of the file itself already name it; say it once.
+            named = file.filename in err.message
+            flash(err.message if named else f"{file.filename}: {err.message}", "error")
             continue
         flash(f"“{outcome['attachment']['name']}” was uploaded.", "success")
         for warning in outcome["warnings"]:

@@ -282,6 +282,7 @@ function buildFinder() {
   const tool = integration.tool || S.theAts;
 
   let latest = 0; // answers can arrive out of order: only the newest search may render
+  let focusAnswer = false; // set by the user's own search: focus goes to its answer
 
   async function load(url, params) {
     const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v));
@@ -291,11 +292,22 @@ function buildFinder() {
       const data = await api.get(query.toString() ? `${url}?${query}` : url);
       return mine === latest ? data : null;
     } catch (err) {
-      if (mine === latest) results.replaceChildren(h("p", { class: "error-text", role: "alert" }, err.message));
+      if (mine === latest) {
+        results.replaceChildren(h("p", { class: "error-text", role: "alert", tabindex: "-1", "data-results-title": true }, err.message));
+        focusResults();
+      }
       return null;
     } finally {
       if (mine === latest) results.removeAttribute("aria-busy");
     }
+  }
+
+  /** After the user's search: the keyboard continues at the answer, not at the top. */
+  function focusResults() {
+    if (!focusAnswer) return;
+    focusAnswer = false;
+    const title = results.querySelector("[data-results-title]");
+    if (title) title.focus();
   }
 
   /** One page of results; "More" appends the next page and moves focus to its first entry. */
@@ -303,7 +315,7 @@ function buildFinder() {
     let list = append ? results.querySelector(".pick-list") : null;
     if (!list) {
       list = h("ul", { class: "pick-list" });
-      results.replaceChildren(h("h3", {}, title), list);
+      results.replaceChildren(h("h3", { tabindex: "-1", "data-results-title": true }, title), list);
     }
     const old = results.querySelector("[data-more]");
     if (old) old.remove();
@@ -312,6 +324,7 @@ function buildFinder() {
     if (!items.length && !append) list.append(h("li", { class: "empty" }, empty));
     if (next) results.append(h("button", { type: "button", class: "secondary", "data-more": true, onclick: () => onMore(next) }, S.more));
     if (append && added.length) added[0].querySelector("button").focus();
+    else if (!append) focusResults();
     live.say(append ? S.moreLoaded(items.length, noun) : S.found(items.length, noun));
   }
 
@@ -348,13 +361,19 @@ function buildFinder() {
       append: Boolean(cursor),
       noun: S.nounJob,
       empty: S.noJobMatches(q),
-      entry: (j) => h("button", { type: "button", onclick: () => applications({ job_id: j.id }, S.applicationsTo(j.name)) }, j.name),
+      entry: (j) => h("button", { type: "button", onclick: () => pickJob(j) }, j.name),
     });
+  }
+
+  function pickJob(job) {
+    focusAnswer = true;
+    applications({ job_id: job.id }, S.applicationsTo(job.name));
   }
 
   node.querySelectorAll("form[data-find]").forEach((form) =>
     form.addEventListener("submit", (e) => {
       e.preventDefault();
+      focusAnswer = true;
       const kind = form.dataset.find;
       if (kind === "email") {
         const email = form.elements.email.value.trim();

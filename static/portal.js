@@ -36,4 +36,16 @@ function initApplicationPage() {
   });
 }
 
-initApplicationPage();
+/**
+ * The finder page after a search (the form reloads the page): focus the results' heading, so
+ * the keyboard and screen reader continue at the answer instead of the top of the page.
+ */
+function focusSearchResults() {
+  const params = new URLSearchParams(location.search);
+  if (!["email", "q", "job_id", "cursor"].some((name) => params.has(name))) return;
+  const title = document.querySelector("[data-finder] [data-results-title]");
+  if (title) title.focus();
+}
+
+if (document.querySelector("[data-uploader], [data-attachments]")) initApplicationPage();
+if (document.querySelector("[data-finder]")) focusSearchResults();

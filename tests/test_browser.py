@@ -271,7 +271,9 @@ def test_staff_drop_progress_tick_list_and_download(page, portal, sandbox):
 # -- 2. a refused file -------------------------------------------------------------------------
 
 
-def test_refused_file_shows_the_servers_message_and_can_be_retried(page, portal, sandbox):
+def test_refused_file_shows_the_servers_message_and_offers_another_file_not_retry(
+    page, portal, sandbox
+):
     iid = sandbox.iid("full")
     sign_in_page(page, portal.url)
     open_application(page, portal.url, iid)
@@ -286,7 +288,7 @@ def test_refused_file_shows_the_servers_message_and_can_be_retried(page, portal,
     ) as resp:
         page.click("[data-upload-submit]")
     error = resp.value.json()["error"]
-    assert resp.value.status in (415, 422) and "macro" in error["message"].lower()
+    assert (resp.value.status, error["code"]) == (422, "file_macros")
 
     expect(row).to_have_attribute("data-state", "failed")
     expect(row.locator(".qi-error")).to_have_text(error["message"])  # verbatim, as text
@@ -297,17 +299,70 @@ def test_refused_file_shows_the_servers_message_and_can_be_retried(page, portal,
     expect(row.locator(".qi-icon")).to_be_visible()
     assert "Uploaded" not in row.inner_text()
 
-    # Retry sends the same File again, without picking it: a new request, a new reference.
-    retry = row.get_by_role("button", name=f"Retry {name}")
-    expect(retry).to_be_visible()
-    with page.expect_response(
-        lambda r: r.request.method == "POST" and "/attachments" in r.url
-    ) as again:
-        retry.click()
-    second = again.value.json()["error"]
-    expect(row.locator(".qi-ref")).to_contain_text(second["reference"])
-    assert second["code"] == error["code"]
+    # No dead end: the same file would be refused the same way, so no Retry; the main action
+    # is another file (and focus is on it), Remove the other way out.
+    expect(row.get_by_role("button", name=f"Retry {name}")).to_be_hidden()
+    choose = row.get_by_role("button", name=f"Choose another file {name}")
+    expect(choose).to_be_visible()
+    expect(choose).to_have_class(re.compile(r"\bprimary\b"))
+    expect(choose).to_be_focused()
+    expect(row.get_by_role("button", name=f"Remove {name}")).to_be_visible()
+    with page.expect_file_chooser() as chooser:
+        choose.click()
+    assert chooser.value.is_multiple()
+    expect(row).to_have_count(0)
+    expect(page.locator("[data-choose]")).to_be_focused()
     assert uploads_with(sandbox, content) == []
+
+
+def test_an_empty_file_is_never_sent(page, portal, sandbox):
+    sign_in_page(page, portal.url)
+    open_application(page, portal.url, sandbox.iid("full"))
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if is_upload(r) else None)
+    name = unique("Empty CV") + ".pdf"
+    row = add_file(page, name, b"")
+    expect(row).to_have_attribute("data-state", "blocked")
+    expect(row.locator(".qi-hint")).to_have_text(
+        "This file is empty (0 bytes), so there is nothing to send. "
+        "Choose the file again, or another one."
+    )
+    expect(page.locator("[data-upload-submit]")).to_be_hidden()
+    expect(row.get_by_role("button", name=f"Choose another file {name}")).to_be_visible()
+    expect(row.get_by_role("button", name=f"Retry {name}")).to_be_hidden()
+    # Another, real file next to it goes up alone.
+    other = unique("Real CV") + ".pdf"
+    other_row = add_file(page, other, samples.pdf(other))
+    expect(page.locator("[data-upload-submit]")).to_have_text("Upload 1 file to Greenhouse")
+    page.click("[data-upload-submit]")
+    expect(other_row).to_have_attribute("data-state", "done")
+    expect(row).to_have_attribute("data-state", "blocked")
+    assert len(posts) == 1
+
+
+def test_focus_goes_to_the_results_after_a_search(page, portal, sandbox):
+    iid = sandbox.iid("full")
+    sign_in_page(page, portal.url)
+    page.goto(f"{portal.url}/i/{iid}")
+    page.fill("#find-email", EMAIL)
+    page.press("#find-email", "Enter")
+    page.wait_for_url(re.compile(r"\?email="))
+    heading = page.locator("[data-results] h3")
+    expect(heading).to_have_text(f"Applications of {EMAIL}")
+    expect(heading).to_be_focused()
+    assert heading.evaluate("(el) => getComputedStyle(el).outlineStyle") != "none"
+    page.keyboard.press("Tab")  # one Tab to the first result, not eleven
+    assert page.evaluate("document.activeElement.closest('.pick-list') !== null")
+
+    # A job picked from the job search: the heading names the job, the query stays.
+    page.fill("#find-job", "Engineer")
+    page.press("#find-job", "Enter")
+    page.wait_for_url(re.compile(r"\?q=Engineer"))
+    expect(page.locator("[data-results] h3")).to_be_focused()
+    page.click(".pick-list a:has-text('Backend Engineer')")
+    page.wait_for_url(re.compile(r"job_id="))
+    expect(page.locator("[data-results] h3")).to_have_text("Applications to Backend Engineer")
+    expect(page.locator("#find-job")).to_have_value("Engineer")
 
 
 # -- 3. keyboard ----------------------------------------------------------------------------
@@ -365,8 +420,14 @@ def test_keyboard_reaches_the_zone_opens_the_chooser_and_uploads(page, portal, s
         expect(page.locator(".qi", has_text=name)).to_have_attribute(
             "data-state", "done", timeout=20_000
         )
-    # The Upload button hid; focus stayed in the queue instead of falling back to <body>.
-    assert page.evaluate("!!document.activeElement.closest('[data-queue]')")
+    # The Upload button hid; focus stayed in the queue, on a visible, outlined control (not a
+    # row without an outline, not <body>).
+    focused = page.evaluate(
+        """() => { const el = document.activeElement;
+                   return [el.tagName, !!el.closest('[data-queue]'), el.checkVisibility(),
+                           getComputedStyle(el).outlineStyle]; }"""
+    )
+    assert focused[:3] == ["BUTTON", True, True] and focused[3] != "none", focused
     assert len(uploads_with(sandbox, chosen_content)) == 1
     assert len(uploads_with(sandbox, direct_content)) == 1
     assert [u["type"] for u in uploads_with(sandbox, pasted_content)] == ["OTHER"]
@@ -393,6 +454,14 @@ def test_plain_form_works_without_javascript(browser, portal, sandbox):
         expect(page.locator(".flash-success")).to_contain_text(f"“{name}” was uploaded.")
         expect(page.locator("[data-attachments] table")).to_contain_text(name)
         assert len(uploads_with(sandbox, content)) == 1
+
+        # A refusal names the file once (the server's message already says which file).
+        empty = unique("Empty letter") + ".pdf"
+        page.set_input_files("#file-input", files=[{"name": empty, "mimeType": PDF, "buffer": b""}])
+        page.click("[data-upload-submit]")
+        flash = page.locator(".flash-error")
+        expect(flash).to_contain_text("is empty (0 bytes)")
+        assert flash.inner_text().count(empty) == 1, flash.inner_text()
     finally:
         context.close()
 
@@ -522,6 +591,7 @@ def test_embed_in_partner_page_with_third_party_cookies_blocked(
         embed.locator("#find-email").fill(EMAIL)
         embed.locator("#find-email").press("Enter")
         expect(embed.locator("[data-results] h3")).to_have_text(f"Applications of {EMAIL}")
+        expect(embed.locator("[data-results] h3")).to_be_focused()
         # Inside the cross-site (out-of-process) frame, controls are activated from the keyboard:
         # mouse clicks there depend on the parent's scroll and the frame's cached geometry, and
         # the staff test already clicks the same controls with the mouse.

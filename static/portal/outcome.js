@@ -25,11 +25,23 @@ export function failureMessage(err, { sentAll, tool }) {
 /** The server has a different request on record under this file's key: sending it again cannot help. */
 export const KEY_REUSED = "idempotency_key_reused";
 
-/** May the user repeat this failure with Retry? (The server's `retryable` wins when it says.) */
+// Answers worth repeating: the portal, Kombo or the ATS was busy, slow or unreachable.
+const RETRYABLE_STATUS = new Set([0, 408, 429, 500, 502, 503, 504]);
+// ...except an upload whose fate is unknown: the recruiter checks the ATS first, then adds the
+// file again (a new key); a Retry with the same key would only hear the same answer.
+const FINAL_CODES = new Set([KEY_REUSED, "upload_unconfirmed"]);
+
+/**
+ * May the user repeat this failure with Retry? The server's `retryable` wins when it says;
+ * otherwise lost connections, busy and unavailable answers, and an expired sign-in (sign in,
+ * then Retry) are retryable, and every other refusal (4xx: the file, its type or size, the ATS
+ * saying no) is final.
+ */
 export function isRetryable(err) {
   if (typeof err.retryable === "boolean") return err.retryable;
-  if (err.code === KEY_REUSED) return false;
-  return true;
+  if (FINAL_CODES.has(err.code)) return false;
+  if (err.network) return true;
+  return RETRYABLE_STATUS.has(err.status) || err.status === 401;
 }
 
 /**

@@ -40,13 +40,19 @@ export function toStart(items, parallel = PARALLEL) {
   return items.filter((i) => i.state === "queued").slice(0, Math.max(0, parallel - active));
 }
 
-/** Which of a row's controls are visible in a state (retryable: may this failure be repeated?). */
+/**
+ * Which of a row's controls are visible in a state (retryable: may this failure be repeated?).
+ * No dead ends: a file the browser or the server refused for good offers "Choose another file"
+ * as its main action and never Retry (the same file would be refused the same way).
+ */
 export function controlsFor(state, { retryable = true } = {}) {
   const editable = EDITABLE.has(state);
+  const final = (state === "failed" && !retryable) || state === "blocked";
   return {
     editable,
     cancel: state === "sending" || state === "queued" || state === "waiting",
     retry: (state === "failed" && retryable) || state === "cancelled",
+    choose: final,
     remove: editable,
     dismiss: state === "done",
     progress: state === "sending" || state === "checking",
@@ -74,11 +80,11 @@ export function acceptList(types) {
  * it for certain), {warn} is a hint and the server decides. `file` is {name, size}.
  */
 export function checkFile(file, spec, { tool, duplicate = false } = {}) {
+  if (file.size === 0) return { block: S.empty }; // never sent: there is nothing to send
   if (!spec || !spec.supported) return { block: S.typeRefused(tool) };
   if (spec.max_bytes && file.size > spec.max_bytes) {
     return { block: S.tooLarge(formatBytes(file.size), tool, formatBytes(spec.max_bytes), nounFor(spec)) };
   }
-  if (file.size === 0) return { warn: S.empty };
   const exts = (spec.formats || []).flatMap((f) => f.extensions || []).map((x) => (x.startsWith(".") ? x : `.${x}`).toLowerCase());
   if (exts.length && !exts.includes(extensionOf(file.name))) {
     const labels = (spec.formats || []).map((f) => f.label).join(", ");

@@ -265,6 +265,7 @@ export class Uploader {
       detail: h("div", { class: "qi-detail" }),
       cancel: h("button", { type: "button", class: "small", onclick: () => this.cancel(item) }, named(S.cancel)),
       retry: h("button", { type: "button", class: "small primary", onclick: () => this.retry(item) }, named(S.retry)),
+      choose: h("button", { type: "button", class: "small primary", onclick: () => this.chooseAnother(item) }, named(S.chooseAnother)),
       remove: h("button", { type: "button", class: "small", onclick: () => this.remove(item) }, named(S.remove)),
       dismiss: h("button", { type: "button", class: "small", onclick: () => this.remove(item) }, named(S.dismiss)),
     };
@@ -282,7 +283,7 @@ export class Uploader {
         h("span", { class: "qi-size" }, formatBytes(item.file.size)),
         h("div", { class: "qi-type" }, typeEdit, el.typeText),
       ),
-      h("div", { class: "qi-actions" }, el.cancel, el.retry, el.remove, el.dismiss),
+      h("div", { class: "qi-actions" }, el.cancel, el.retry, el.choose, el.remove, el.dismiss),
       h("div", { class: "qi-body" }, progress, el.status, el.hint, el.detail),
     );
     return item.row;
@@ -311,6 +312,7 @@ export class Uploader {
     el.typeText.textContent = S.typeIs((this.spec(item.type) || { label: item.type }).label);
     el.cancel.hidden = !shown.cancel;
     el.retry.hidden = !shown.retry;
+    el.choose.hidden = !shown.choose;
     el.remove.hidden = !shown.remove;
     el.dismiss.hidden = !shown.dismiss;
     el.progress.hidden = !shown.progress;
@@ -545,7 +547,13 @@ export class Uploader {
     this.live.say(S.retrying(item.file.name));
   }
 
-  remove(item) {
+  /** A refused file's main action: take it off the list and open the chooser for another. */
+  chooseAnother(item) {
+    this.remove(item, { focus: this.choose });
+    this.input.click();
+  }
+
+  remove(item, { focus = null } = {}) {
     const index = this.items.indexOf(item);
     if (index < 0) return;
     if (item.call) item.call.abort();
@@ -555,7 +563,7 @@ export class Uploader {
     // Keep focus in the widget: the next row's first visible button, else "Choose files".
     const next = this.items[index] || this.items[index - 1];
     const target = next ? Array.from(next.row.querySelectorAll("button")).find((b) => !b.hidden) : null;
-    (target || this.choose).focus();
+    (focus || target || this.choose).focus();
     this.live.say(S.removed(item.file.name));
     this.updateSubmit();
   }

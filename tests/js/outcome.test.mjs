@@ -54,3 +54,30 @@ test("a key the server has on record for other content is final, in plain words"
   assert.equal(isRetryable(err({ status: 503, retryable: false })), false); // the server's word wins
   assert.equal(isRetryable(err({ status: 422, retryable: true })), true);
 });
+
+test("refusals are final, busy and unreachable answers may be retried", () => {
+  const final = [
+    { status: 415, code: "file_executable" },
+    { status: 422, code: "file_empty" },
+    { status: 422, code: "file_macros" },
+    { status: 413, code: "file_too_large" },
+    { status: 415, code: "type_not_allowed" },
+    { status: 422, code: "ats_refused" },
+    { status: 409, code: "job_closed" },
+    { status: 404, code: "not_found" },
+    { status: 400, code: "field_repeated" },
+    { status: 403, code: "forbidden" },
+    { status: 502, code: "upload_unconfirmed" }, // check the ATS, then add the file again
+  ];
+  for (const f of final) assert.equal(isRetryable(err(f)), false, f.code);
+  const again = [
+    { status: 429, code: "ats_busy" },
+    { status: 503, code: "ats_unavailable" },
+    { status: 502, code: "upload_failed" },
+    { status: 504, code: "ats_timeout" },
+    { status: 500, code: "internal_error" },
+    { status: 0, code: "network", network: true },
+    { status: 401, code: "sign_in_required" },
+  ];
+  for (const f of again) assert.equal(isRetryable(err(f)), true, f.code);
+});

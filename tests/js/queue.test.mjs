@@ -21,19 +21,30 @@ test("busy while anything is queued, waiting, sending or checking", () => {
 });
 
 test("each state shows the controls that make sense", () => {
-  assert.deepEqual(controlsFor("ready"), { editable: true, cancel: false, retry: false, remove: true, dismiss: false, progress: false });
-  assert.deepEqual(controlsFor("sending"), { editable: false, cancel: true, retry: false, remove: false, dismiss: false, progress: true });
-  assert.deepEqual(controlsFor("checking"), { editable: false, cancel: false, retry: false, remove: false, dismiss: false, progress: true });
+  const none = { editable: false, cancel: false, retry: false, choose: false, remove: false, dismiss: false, progress: false };
+  assert.deepEqual(controlsFor("ready"), { ...none, editable: true, remove: true });
+  assert.deepEqual(controlsFor("sending"), { ...none, cancel: true, progress: true });
+  assert.deepEqual(controlsFor("checking"), { ...none, progress: true });
+  assert.deepEqual(controlsFor("blocked"), { ...none, editable: true, choose: true, remove: true });
   assert.equal(controlsFor("done").dismiss, true);
   assert.equal(controlsFor("failed", { retryable: true }).retry, true);
   assert.equal(controlsFor("failed", { retryable: false }).retry, false);
   assert.equal(controlsFor("failed", { retryable: false }).remove, true);
+  assert.equal(controlsFor("failed", { retryable: false }).choose, true); // no dead end
+  assert.equal(controlsFor("failed", { retryable: true }).choose, false);
   assert.equal(controlsFor("cancelled").retry, true);
 });
 
 test("the chooser offers the supported formats only", () => {
   assert.equal(acceptList([CV, OTHER]), ".pdf,application/pdf,.docx");
   assert.equal(acceptList([]), "");
+});
+
+test("an empty file is blocked (never sent), whatever its type, in plain words", () => {
+  for (const spec of [CV, OTHER, null]) {
+    const verdict = checkFile({ name: "cv.pdf", size: 0 }, spec, { tool: "Greenhouse" });
+    assert.equal(verdict.block, "This file is empty (0 bytes), so there is nothing to send. Choose the file again, or another one.");
+  }
 });
 
 test("refused types and published size limits block; other doubts are hints", () => {
