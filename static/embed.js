@@ -13,6 +13,7 @@ import { AttachmentsList, refreshAfterUpload } from "./portal/attachments.js";
 import { textOn } from "./portal/color.js";
 import { Announcer, h } from "./portal/dom.js";
 import { formatBytes } from "./portal/format.js";
+import { memoryStorage } from "./portal/listing.js";
 import { envelope, refreshToken, validOrigin } from "./portal/messages.js";
 import { S } from "./portal/strings.js";
 import { Uploader } from "./portal/uploader.js";
@@ -38,6 +39,7 @@ let integration = null;
 let finder = null; // the finder view, kept while an application is open (Back restores it)
 let current = null; // {uploader} of the open application view
 let announcedReady = false;
+const marksStorage = memoryStorage(); // shared by the application views of this page
 
 const api = new Api({
   headers: () => (session.token ? { Authorization: `Bearer ${session.token}` } : {}),
@@ -404,7 +406,8 @@ function showApplication(app, { locked }) {
   let list = null;
   if (session.scope.has("list")) {
     listRoot.dataset.listUrl = attachmentsUrl;
-    list = new AttachmentsList(listRoot, { api });
+    // New marks last as long as the embed's session: it keeps nothing in the browser's storage.
+    list = new AttachmentsList(listRoot, { api, storage: marksStorage });
   } else {
     listRoot.remove();
   }
@@ -416,6 +419,7 @@ function showApplication(app, { locked }) {
   if (ready) {
     uploader = new Uploader(upRoot, {
       api,
+      existing: (file) => (list ? list.existing(file) : null),
       onUploaded: (item, data) => {
         const att = (data && data.attachment) || {};
         const name = att.name || item.file.name;

@@ -8,6 +8,7 @@
 //   color.js        WCAG luminance and contrast (partner accents)
 //   queue.js        upload queue states, controls per state, pre-send checks, progress phases
 //   outcome.js      what an upload's answer means: the sentence and the next action
+//   listing.js      attachment order, type filter, New marks, "already on the candidate"
 //   messages.js     the embed's postMessage envelope and what it accepts
 //   dom.js          element builder, live-region announcer, safe links
 //   api.js          XMLHttpRequest calls, ApiError, staff (cookie + CSRF) credentials
@@ -16,7 +17,8 @@
 // The pure modules (no DOM) are unit-tested with node --test in tests/js/.
 
 import { Api, staffAuth } from "./portal/api.js";
-import { AttachmentsList, refreshAfterUpload } from "./portal/attachments.js";
+import { AttachmentsList, refreshAfterUpload, tabStorage } from "./portal/attachments.js";
+import { memoryStorage } from "./portal/listing.js";
 import { Uploader } from "./portal/uploader.js";
 
 /** Wire the application page: one Api with the staff credentials for both widgets. */
@@ -24,10 +26,13 @@ function initApplicationPage() {
   const uploaderRoot = document.querySelector("[data-uploader]");
   const listRoot = document.querySelector("[data-attachments]");
   const api = new Api(staffAuth());
-  const list = listRoot && listRoot.dataset.listUrl ? new AttachmentsList(listRoot, { api }) : null;
+  // New marks survive reloads of this tab (sessionStorage), and only of this tab.
+  const storage = tabStorage() || memoryStorage();
+  const list = listRoot && listRoot.dataset.listUrl ? new AttachmentsList(listRoot, { api, storage }) : null;
   if (!uploaderRoot) return;
   const uploader = new Uploader(uploaderRoot, {
     api,
+    existing: (file) => (list ? list.existing(file) : null),
     onUploaded: (item, data) => refreshAfterUpload(list, uploader, item, data),
     onFailed: (item, err) => {
       // The outcome of a lost connection after sending is unknown: show the truth.

@@ -735,11 +735,13 @@ def test_each_file_has_one_key_kept_for_its_retries(page, portal, sandbox):
     assert again.value.headers["idempotency-key"] == key
     assert len(uploads_with(sandbox, content)) == 1
 
-    # Dismissed and added again, it is a new file with a new key.
+    # Dismissed and added again, it is a new file with a new key (sent once the recruiter
+    # confirms: the file is on the candidate already).
     row.get_by_role("button", name=f"Dismiss {name}").click()
     row = add_file(page, name, content)
+    expect(row).to_have_attribute("data-state", "confirm")
     with page.expect_request(is_upload) as later:
-        page.click("[data-upload-submit]")
+        row.get_by_role("button", name=f"Upload anyway {name}").click()
     assert UUID4.fullmatch(later.value.headers["idempotency-key"])
     assert later.value.headers["idempotency-key"] != key
     expect(row).not_to_have_attribute("data-state", re.compile("ready|queued|sending|checking"))
@@ -799,3 +801,110 @@ def test_already_uploaded_is_a_success_and_a_reused_key_is_final(page, portal, s
     )
     expect(row.get_by_role("button", name=f"Retry {other}")).to_be_hidden()
     expect(row.get_by_role("button", name=f"Remove {other}")).to_be_visible()
+
+
+# -- 7. the attachment list: "what did I just upload?" --------------------------------------
+
+
+NAMES_JS = """(rows) => rows.map((tr) => {
+  const td = tr.querySelector('td'); const a = td.querySelector('a');
+  return (a ? a.lastChild : td.firstChild).textContent; })"""
+
+
+def list_names(page: Any) -> list[str]:
+    """The file names in the attachment list, top to bottom."""
+    return page.eval_on_selector_all("[data-attachments] tbody tr", NAMES_JS)
+
+
+@pytest.fixture
+def de_page(browser: Any, watch: Watch) -> Iterator[Any]:
+    """A German-speaking recruiter's browser (navigator.language de-DE, Berlin time)."""
+    context = browser.new_context(viewport=VIEWPORT, locale="de-DE", timezone_id="Europe/Berlin")
+    yield watch.attach(context.new_page())
+    context.close()
+
+
+def test_new_files_are_on_top_marked_and_stay_marked(de_page, portal, sandbox):
+    page = de_page
+    sign_in_page(page, portal.url)
+    open_application(page, portal.url, sandbox.iid("full"), job="Data Scientist")
+    rows = page.locator("[data-attachments] tbody tr")
+    expect(rows.first).to_be_visible()
+    before = rows.count()
+    # Dates and times in the user's locale (de-DE: 02.06.2026, 14:05), newest first.
+    first_time = rows.first.locator("time")
+    expect(first_time).to_have_text(re.compile(r"^\d{2}\.\d{2}\.\d{4}, \d{2}:\d{2}$"))
+    stamps = page.eval_on_selector_all(
+        "[data-attachments] tbody time", "(els) => els.map((e) => e.getAttribute('datetime'))"
+    )
+    assert stamps == sorted(stamps, reverse=True), stamps
+
+    cv, letter = unique("Zeta CV") + ".pdf", unique("Alpha letter") + ".pdf"
+    files = [(cv, samples.pdf(cv), PDF), (letter, samples.pdf(letter), PDF)]
+    drop(page, "[data-dropzone]", files)
+    page.locator(".qi", has_text=letter).locator("select").select_option("COVER_LETTER")
+    page.click("[data-upload-submit]")
+    for name in (cv, letter):
+        expect(page.locator(".qi", has_text=name)).to_have_attribute("data-state", "done")
+    new = page.locator("[data-attachments] tr.is-new")
+    expect(new).to_have_count(2)
+    expect(rows).to_have_count(before + 2)
+    # Both at the top, each with its size (known from the upload: Kombo's list has none).
+    assert set(list_names(page)[:2]) == {cv, letter}
+    expect(new.first.locator("td[data-label=Size]")).to_have_text(re.compile(r"^\d+ (B|KB)$"))
+
+    # Any number of refreshes, and a reload of the tab: still marked.
+    for _ in range(3):
+        with page.expect_response(lambda r: r.url.endswith("/attachments")):
+            page.click("[data-attachments-refresh]")
+        expect(new).to_have_count(2)
+    page.reload()
+    expect(page.locator("[data-attachments] tr.is-new")).to_have_count(2)
+    expect(page.locator("[data-attachments] tr.is-new .new-badge").first).to_have_text("New")
+
+    # Sort by name (Alpha before Zeta), filter to cover letters.
+    page.select_option("#attachments-sort", "name")
+    names = list_names(page)
+    assert names.index(letter) < names.index(cv)
+    assert names == sorted(names, key=str.casefold), names
+    page.select_option("#attachments-type", "COVER_LETTER")
+    expect(page.locator("[data-attachments] tbody tr")).not_to_have_count(0)
+    labels = page.eval_on_selector_all(
+        "[data-attachments] tbody td[data-label=Type]", "(tds) => tds.map((td) => td.textContent)"
+    )
+    assert set(labels) == {"Cover letter"}, labels
+    expect(page.locator("[data-attachments] tr.is-new")).to_have_count(1)
+
+    # Another tab of the same browser has its own marks.
+    other = page.context.new_page()
+    other.goto(page.url)
+    expect(other.locator("[data-attachments] tbody tr").first).to_be_visible()
+    expect(other.locator("[data-attachments] tr.is-new")).to_have_count(0)
+    other.close()
+
+
+def test_a_file_already_on_the_candidate_asks_first(page, portal, sandbox):
+    sign_in_page(page, portal.url)
+    open_application(page, portal.url, sandbox.iid("full"), job="Data Scientist")
+    name = unique("Ada Lovelace CV") + ".pdf"
+    content = samples.pdf(name)
+    add_file(page, name, content)
+    page.click("[data-upload-submit]")
+    expect(page.locator(".qi", has_text=name)).to_have_attribute("data-state", "done")
+    page.locator(".qi", has_text=name).get_by_role("button", name=f"Dismiss {name}").click()
+
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if is_upload(r) else None)
+    row = add_file(page, name, content)
+    expect(row).to_have_attribute("data-state", "confirm")
+    expect(row.locator(".qi-hint")).to_have_text(
+        re.compile(
+            rf"^{re.escape(name)} is already on this application \(added [^)]+\)\. Upload anyway\?$"
+        )
+    )
+    expect(page.locator("[data-upload-submit]")).to_be_hidden()
+    expect(row.get_by_role("button", name=f"Upload anyway {name}")).to_be_visible()
+    row.get_by_role("button", name=f"Cancel {name}").click()
+    expect(row).to_have_count(0)
+    assert posts == []
+    assert len(uploads_with(sandbox, content)) == 1

@@ -1,17 +1,32 @@
-// The candidate's attachments: re-read from the JSON API after each upload, with the same
-// markup the server renders. Download links are signed for a few minutes, so an old list is
-// refreshed before a download.
+// The candidate's attachments: newest first (or by name or type), filtered by type, with date
+// and time in the user's locale, and "New" on the files this tab uploaded (listing.js keeps
+// the rules). The first render uses the list the server put in the page; later ones re-read
+// the JSON API. Download links are signed for a few minutes, so an old list is refreshed
+// before a download.
 
-import { h, safeUrl } from "./dom.js";
-import { formatName } from "./format.js";
+import { Announcer, h, parseJSON, safeUrl } from "./dom.js";
+import { formatBytes, formatDateTime, formatName, userLocale } from "./format.js";
+import { filterByType, findOnCandidate, NewMarks, SORTS, sortAttachments, typeOptions } from "./listing.js";
 import { S } from "./strings.js";
 
 // The list says how long its links work (download_expires_in); refresh a margin before that.
 const DEFAULT_LINK_FRESH_MS = 4 * 60 * 1000;
 const LINK_MARGIN_MS = 60 * 1000;
 
+/** sessionStorage when the browser lets us use it, else null. */
+export function tabStorage() {
+  try {
+    const s = globalThis.sessionStorage;
+    s.getItem("portal.probe");
+    return s;
+  } catch {
+    return null;
+  }
+}
+
 export class AttachmentsList {
-  constructor(root, { api }) {
+  /** root: the [data-attachments] section; storage: where the New marks live (see NewMarks). */
+  constructor(root, { api, storage }) {
     this.root = root;
     this.api = api;
     this.url = root.dataset.listUrl;
@@ -21,25 +36,66 @@ export class AttachmentsList {
     this.pending = null;
     this.next = null;
     this.items = [];
-    this.known = new Set(Array.from(root.querySelectorAll("tr[data-id]")).map((tr) => tr.dataset.id));
-    // Server-rendered rows without a label: the same short names as ours (never a MIME type).
-    root.querySelectorAll("td[data-mime]").forEach((td) => {
-      td.textContent = formatName(td.dataset.mime);
-    });
+    this.sort = "newest";
+    this.type = "";
+    this.firstSeen = new Map(); // attachment id -> when this page first saw it
+    this.marks = new NewMarks(storage, root.dataset.appKey || this.url || "");
+    this.live = new Announcer(root.querySelector("[data-attachments-live]"));
+    this.buildTools();
     const refresh = root.querySelector("[data-attachments-refresh]");
     if (refresh && this.url) {
       refresh.hidden = false;
       refresh.addEventListener("click", () => this.refresh());
     }
     this.body.addEventListener("click", (e) => this.onDownloadClick(e));
+    // The server put the same JSON as the API's in the page: render it now, no second call.
+    const inline = root.querySelector("[data-attachments-json]");
+    const data = inline ? parseJSON(inline.textContent, null) : null;
+    if (data) this.render(data);
+  }
+
+  /** Sort and filter controls, outside the re-rendered body so they keep focus on refresh. */
+  buildTools() {
+    const sortSelect = h(
+      "select",
+      { id: "attachments-sort", onchange: () => this.setView({ sort: sortSelect.value }) },
+      SORTS.map((key) => h("option", { value: key, selected: key === this.sort }, S.sorts[key])),
+    );
+    this.typeSelect = h("select", { id: "attachments-type", onchange: () => this.setView({ type: this.typeSelect.value }) });
+    this.tools = h(
+      "div",
+      { class: "list-tools", hidden: true },
+      h("span", { class: "list-tool" }, h("label", { for: sortSelect.id }, S.sortBy), sortSelect),
+      h("span", { class: "list-tool", "data-type-filter": true }, h("label", { for: this.typeSelect.id }, S.show), this.typeSelect),
+    );
+    this.body.before(this.tools);
+  }
+
+  setView({ sort = this.sort, type = this.type }) {
+    this.sort = sort;
+    this.type = type;
+    this.draw();
+    const shown = filterByType(this.items, this.type).length;
+    this.live.say(S.listed(shown, this.items.length));
+  }
+
+  /** The size of an attachment: Kombo's when it gives one, else ours for a file this tab sent. */
+  sizeOf(a) {
+    if (Number.isFinite(a.size)) return a.size;
+    const mark = this.marks.markOf(a);
+    return mark && Number.isFinite(mark.size) ? mark.size : null;
+  }
+
+  /** The attachment already on the candidate that looks like this file, or null. */
+  existing(file) {
+    return findOnCandidate(file, this.items, (a) => this.sizeOf(a));
   }
 
   /**
    * Re-read the list. Calls made while one is running share one more read after it, so the
    * promise always settles with a list read after the call (it can show a just-sent file).
    */
-  refresh(highlight) {
-    if (highlight) this.highlight = new Set([...(this.highlight || []), ...highlight]);
+  refresh() {
     if (this.pending) {
       if (!this.next) {
         this.next = this.pending.then(() => {
@@ -65,27 +121,43 @@ export class AttachmentsList {
     this.loadedAt = Date.now();
     const ttl = Number(data.download_expires_in);
     if (ttl > 0) this.linkFreshMs = Math.max(ttl * 1000 - LINK_MARGIN_MS, ttl * 500);
+    this.data = data;
+    this.items = Array.isArray(data.attachments) ? data.attachments.filter((a) => a && typeof a === "object") : [];
+    const now = Date.now();
+    for (const a of this.items) if (a.id && !this.firstSeen.has(a.id)) this.firstSeen.set(a.id, now);
+    this.marks.resolve(this.items, (id) => this.firstSeen.get(id) ?? now);
+    this.draw();
+  }
+
+  /** Draw the list from the last answer with the current order and filter. */
+  draw() {
+    const data = this.data || {};
+    const options = typeOptions(this.items);
+    if (this.type && !options.some((o) => o.type === this.type)) this.type = "";
+    this.typeSelect.replaceChildren(
+      h("option", { value: "" }, S.allTypes(this.items.length)),
+      ...options.map((o) => h("option", { value: o.type, selected: o.type === this.type }, S.typeCount(o.label, o.count))),
+    );
+    this.tools.hidden = !data.available || this.items.length < 2;
+    this.tools.querySelector("[data-type-filter]").hidden = options.length < 2;
     const nodes = [];
-    const items = Array.isArray(data.attachments) ? data.attachments : [];
     if (!data.available) {
       nodes.push(h("p", { class: "notice", role: "status" }, data.message || S.attachmentsUnavailable));
-    } else if (!items.length) {
+    } else if (!this.items.length) {
       nodes.push(h("p", { class: "empty" }, S.noAttachments));
     } else {
-      nodes.push(this.table(items));
+      const shown = sortAttachments(filterByType(this.items, this.type), this.sort, userLocale());
+      nodes.push(this.table(shown));
     }
     const warnings = (data.warnings || []).filter((w) => typeof w === "string");
     if (warnings.length) nodes.push(h("ul", { class: "warnings" }, warnings.map((w) => h("li", {}, S.atsSays(w)))));
     this.body.replaceChildren(...nodes);
-    this.items = items;
-    this.known = new Set(items.map((a) => a.id));
-    this.highlight = null;
   }
 
   table(items) {
     const c = S.columns;
-    const cols = [c.name, c.type, c.belongs, c.format, c.added];
-    const fresh = this.highlight || null;
+    const withSize = this.items.some((a) => this.sizeOf(a) !== null);
+    const cols = [c.name, c.type, c.belongs, c.format, withSize ? c.size : null, c.added].filter(Boolean);
     return h(
       "table",
       { class: "table" },
@@ -96,8 +168,9 @@ export class AttachmentsList {
         items.map((a) => {
           const name = String(a.name || "attachment");
           const href = safeUrl(a.download_url, { sameOrigin: true });
-          const isNew = fresh && !this.known.has(a.id) && fresh.has(name);
-          const date = typeof a.created_at === "string" ? a.created_at.slice(0, 10) : "";
+          const isNew = Boolean(this.marks.markOf(a));
+          const when = formatDateTime(a.created_at);
+          const size = this.sizeOf(a);
           return h(
             "tr",
             { "data-id": a.id || "", class: isNew ? "is-new" : null },
@@ -110,7 +183,8 @@ export class AttachmentsList {
             h("td", { "data-label": c.type }, a.type_label || S.otherType),
             h("td", { "data-label": c.belongs }, h("span", { class: `belongs belongs-${a.belongs_to || "candidate"}` }, a.belongs_label || "")),
             h("td", { "data-label": c.format }, a.format_label || formatName(a.content_type, name)),
-            h("td", { "data-label": c.added, class: "nowrap" }, date ? h("time", { datetime: a.created_at }, date) : "—"),
+            withSize ? h("td", { "data-label": c.size, class: "nowrap" }, size !== null ? formatBytes(size) : "—") : null,
+            h("td", { "data-label": c.added, class: "nowrap" }, when ? h("time", { datetime: a.created_at }, when) : "—"),
           );
         }),
       ),
@@ -136,14 +210,17 @@ export class AttachmentsList {
 }
 
 /**
- * After a success: re-read the list, and say so on the row when the ATS put the file on the
- * candidate's profile instead of this application (some ATSs only keep files there).
+ * After a success: mark the file New, re-read the list, and say so on the row when the ATS put
+ * the file on the candidate's profile instead of this application (some ATSs only keep files there).
  */
 export function refreshAfterUpload(list, uploader, item, data) {
-  const name = (data && data.attachment && data.attachment.name) || item.file.name;
   if (!list) return;
-  list.refresh(new Set([name])).then(() => {
-    const found = list.items.find((a) => a.name === name);
+  const att = (data && data.attachment) || {};
+  const name = att.name || item.file.name;
+  list.marks.record(name, Number.isFinite(att.size) ? att.size : item.file.size, item.sentAt);
+  list.refresh().then(() => {
+    const mark = list.marks.load().find((m) => m.sentAt === item.sentAt && m.name === name);
+    const found = mark && mark.id ? list.items.find((a) => a.id === mark.id) : null;
     if (found && found.belongs_to === "candidate") uploader.note(item, S.onProfile(uploader.tool));
   });
 }

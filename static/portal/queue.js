@@ -15,7 +15,7 @@ import { S } from "./strings.js";
 export const PARALLEL = 2; // files in flight at once; Kombo and the ATS prefer few concurrent writes
 export const AUTO_RETRIES = 2;
 export const ACTIVE = new Set(["queued", "waiting", "sending", "checking"]);
-export const EDITABLE = new Set(["ready", "blocked", "failed", "cancelled"]);
+export const EDITABLE = new Set(["ready", "blocked", "confirm", "failed", "cancelled"]);
 
 /**
  * A fresh Idempotency-Key for a file the user added: the server answers a repeat of the same
@@ -53,10 +53,20 @@ export function controlsFor(state, { retryable = true } = {}) {
     cancel: state === "sending" || state === "queued" || state === "waiting",
     retry: (state === "failed" && retryable) || state === "cancelled",
     choose: final,
-    remove: editable,
+    confirm: state === "confirm", // upload anyway, or cancel: the file is already on the candidate
+    remove: editable && state !== "confirm",
     dismiss: state === "done",
     progress: state === "sending" || state === "checking",
   };
+}
+
+/**
+ * Before sending, a row is ready, blocked (the browser knows it would be refused) or waiting
+ * for the user to confirm a file that is already on the candidate.
+ */
+export function preSendState(verdict, { onCandidate = null, confirmed = false } = {}) {
+  if (verdict.block) return "blocked";
+  return onCandidate && !confirmed ? "confirm" : "ready";
 }
 
 /** The plural noun for a type in a sentence ("CVs", "cover letters"). */

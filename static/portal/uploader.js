@@ -4,7 +4,7 @@
 // only draws them and wires the events.
 
 import { Announcer, h, parseJSON, safeUrl } from "./dom.js";
-import { formatBytes } from "./format.js";
+import { formatBytes, formatDay } from "./format.js";
 import { autoRetryWait, failureMessage, isRetryable, successText, waitingText } from "./outcome.js";
 import {
   acceptList,
@@ -14,6 +14,7 @@ import {
   inQueue,
   isBusy,
   newKey,
+  preSendState,
   sendingProgress,
   toStart,
 } from "./queue.js";
@@ -60,7 +61,8 @@ function signInHint(err) {
 
 export class Uploader {
   /**
-   * root: the [data-uploader] section. options: {api, onUploaded(item, data), onFailed(item, err), onSettled()}.
+   * root: the [data-uploader] section. options: {api, onUploaded(item, data), onFailed(item, err),
+   * onSettled(), existing(file) -> the attachment already on the candidate that looks like it, or null}.
    */
   constructor(root, options) {
     this.root = root;
@@ -211,12 +213,17 @@ export class Uploader {
       // One key per file added, kept for every retry of it; removed and added again, it is a new file.
       const item = { id: ++rowCounter, key: newKey(), file, type, typeChosen: false, state: "ready", attempts: 0, call: null };
       item.duplicate = inQueue(this.items, file);
+      item.onCandidate = this.existing(file);
       this.items.push(item);
       this.queue.append(this.buildRow(item));
       this.render(item);
     }
     this.updateSubmit();
     this.live.say(S.added(files.length, files.map((f) => f.name).join(", ")));
+  }
+
+  existing(file) {
+    return this.options.existing ? this.options.existing(file) : null;
   }
 
   /** Rows the user has not touched follow the "What are you adding?" choice. */
@@ -268,6 +275,8 @@ export class Uploader {
       choose: h("button", { type: "button", class: "small primary", onclick: () => this.chooseAnother(item) }, named(S.chooseAnother)),
       remove: h("button", { type: "button", class: "small", onclick: () => this.remove(item) }, named(S.remove)),
       dismiss: h("button", { type: "button", class: "small", onclick: () => this.remove(item) }, named(S.dismiss)),
+      anyway: h("button", { type: "button", class: "small primary", onclick: () => this.uploadAnyway(item) }, named(S.uploadAnyway)),
+      dontUpload: h("button", { type: "button", class: "small", onclick: () => this.remove(item) }, named(S.cancel)),
     };
     item.el = el;
     item.row = h(
@@ -283,7 +292,7 @@ export class Uploader {
         h("span", { class: "qi-size" }, formatBytes(item.file.size)),
         h("div", { class: "qi-type" }, typeEdit, el.typeText),
       ),
-      h("div", { class: "qi-actions" }, el.cancel, el.retry, el.choose, el.remove, el.dismiss),
+      h("div", { class: "qi-actions" }, el.cancel, el.retry, el.choose, el.anyway, el.dontUpload, el.remove, el.dismiss),
       h("div", { class: "qi-body" }, progress, el.status, el.hint, el.detail),
     );
     return item.row;
@@ -301,9 +310,9 @@ export class Uploader {
     const { el, state } = item;
     const active = document.activeElement;
     const hadFocus = item.row.contains(active);
-    const verdict = state === "ready" || state === "blocked" ? checkFile(item.file, this.spec(item.type), { tool: this.tool, duplicate: item.duplicate }) : {};
-    if (state === "ready" && verdict.block) item.state = "blocked";
-    if (state === "blocked" && !verdict.block) item.state = "ready";
+    const before = state === "ready" || state === "blocked" || state === "confirm";
+    const verdict = before ? checkFile(item.file, this.spec(item.type), { tool: this.tool, duplicate: item.duplicate }) : {};
+    if (before) item.state = preSendState(verdict, item);
     item.row.dataset.state = item.state;
     const shown = controlsFor(item.state, { retryable: !item.error || isRetryable(item.error) });
     // While sending and after, the type is a fact, not a choice: plain text, not a dead control.
@@ -313,13 +322,16 @@ export class Uploader {
     el.cancel.hidden = !shown.cancel;
     el.retry.hidden = !shown.retry;
     el.choose.hidden = !shown.choose;
+    el.anyway.hidden = !shown.confirm;
+    el.dontUpload.hidden = !shown.confirm;
     el.remove.hidden = !shown.remove;
     el.dismiss.hidden = !shown.dismiss;
     el.progress.hidden = !shown.progress;
-    const hint = verdict.block || verdict.warn || "";
+    const onCandidate = item.state === "confirm" ? S.onCandidate(item.file.name, formatDay(item.onCandidate.created_at)) : "";
+    const hint = verdict.block || onCandidate || verdict.warn || "";
     el.hint.textContent = hint;
     el.hint.hidden = !hint;
-    if (item.state === "ready" || item.state === "blocked") this.setStatus(item, "");
+    if (before) this.setStatus(item, "");
     const lost = active === item.row || active.hidden || active.disabled || !item.row.contains(document.activeElement);
     if (hadFocus && lost) this.focusRow(item);
   }
@@ -364,9 +376,18 @@ export class Uploader {
   // -- sending
 
   uploadReady() {
+    // The list may have arrived after the files were added: look again before sending.
+    for (const item of this.items.filter((i) => i.state === "ready" && !i.confirmed)) {
+      item.onCandidate = this.existing(item.file);
+      if (item.onCandidate) this.render(item);
+    }
     const ready = this.items.filter((i) => i.state === "ready");
-    if (!ready.length) return;
     const hadFocus = document.activeElement === this.submit;
+    if (!ready.length) {
+      const asking = this.items.find((i) => i.state === "confirm");
+      if (hadFocus && asking) this.focusRow(asking); // the Upload button hid: go to the question
+      return;
+    }
     for (const item of ready) this.enqueue(item);
     if (hadFocus) this.focusRow(ready[0]); // the Upload button hides; stay next to the work
     this.live.say(S.uploading(ready.length, this.tool));
@@ -386,7 +407,15 @@ export class Uploader {
     toStart(this.items).forEach((item) => this.start(item));
   }
 
+  /** The user saw that the file is already on the candidate and sends it all the same. */
+  uploadAnyway(item) {
+    if (item.state !== "confirm") return;
+    item.confirmed = true;
+    this.enqueue(item);
+  }
+
   start(item) {
+    item.sentAt = item.sentAt || Date.now(); // the first attempt: the list cannot have it from before
     item.state = "sending";
     item.attempts += 1;
     item.sentAll = false;

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { acceptList, checkFile, controlsFor, inQueue, isBusy, newKey, sendingProgress, toStart } from "../../static/portal/queue.js";
+import { acceptList, checkFile, controlsFor, inQueue, isBusy, newKey, preSendState, sendingProgress, toStart } from "../../static/portal/queue.js";
 
 const CV = { type: "CV", label: "CV", supported: true, max_bytes: 1024 * 1024, formats: [{ label: "PDF", extensions: [".pdf"], mime: "application/pdf" }, { label: "Word (.docx)", extensions: ["docx"] }] };
 const OTHER = { type: "OTHER", label: "Other", supported: false, formats: [] };
@@ -21,7 +21,7 @@ test("busy while anything is queued, waiting, sending or checking", () => {
 });
 
 test("each state shows the controls that make sense", () => {
-  const none = { editable: false, cancel: false, retry: false, choose: false, remove: false, dismiss: false, progress: false };
+  const none = { editable: false, cancel: false, retry: false, choose: false, confirm: false, remove: false, dismiss: false, progress: false };
   assert.deepEqual(controlsFor("ready"), { ...none, editable: true, remove: true });
   assert.deepEqual(controlsFor("sending"), { ...none, cancel: true, progress: true });
   assert.deepEqual(controlsFor("checking"), { ...none, progress: true });
@@ -84,4 +84,15 @@ test("each added file gets its own UUID v4 key, with or without randomUUID", () 
   for (const key of keys) assert.match(key, v4);
   const zeros = { getRandomValues: (arr) => arr.fill(0xff) };
   assert.equal(newKey(zeros), "ffffffff-ffff-4fff-bfff-ffffffffffff");
+});
+
+test("before sending: blocked wins, then the question about a file already on the candidate", () => {
+  assert.equal(preSendState({ block: "empty" }, { onCandidate: { id: "x" } }), "blocked");
+  assert.equal(preSendState({}, { onCandidate: { id: "x" } }), "confirm");
+  assert.equal(preSendState({}, { onCandidate: { id: "x" }, confirmed: true }), "ready");
+  assert.equal(preSendState({ warn: "hint" }, {}), "ready");
+  const c = controlsFor("confirm");
+  assert.equal(c.confirm, true);
+  assert.equal(c.remove, false); // its Cancel is the way out
+  assert.equal(c.retry, false);
 });
