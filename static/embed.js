@@ -10,9 +10,9 @@
 
 import { Api, ApiError, send } from "./portal/api.js";
 import { AttachmentsList, refreshAfterUpload } from "./portal/attachments.js";
-import { textOn } from "./portal/color.js";
+import { accentPalette } from "./portal/color.js";
 import { Announcer, h } from "./portal/dom.js";
-import { formatBytes } from "./portal/format.js";
+import { formatBytes, formatDate } from "./portal/format.js";
 import { memoryStorage } from "./portal/listing.js";
 import { envelope, refreshToken, validOrigin } from "./portal/messages.js";
 import { S } from "./portal/strings.js";
@@ -56,11 +56,30 @@ function applyLook() {
   html.dataset.theme = theme === "light" || theme === "dark" ? theme : "auto";
   const accent = root.dataset.accent || "";
   // The server validated it already; it goes into CSS, so check again here.
-  if (/^#[0-9a-f]{6}$/i.test(accent)) {
-    html.style.setProperty("--accent", accent);
-    html.style.setProperty("--accent-contrast", textOn(accent));
-    html.classList.add("has-custom-accent");
-  }
+  if (!/^#[0-9a-f]{6}$/i.test(accent)) return;
+  paint(accent);
+  // "auto" follows the system: a switch to dark needs colours derived for dark backgrounds.
+  matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => paint(accent));
+}
+
+/** Derive readable accent colours for the current theme (color.js); keep ours if we cannot. */
+function paint(accent) {
+  const html = document.documentElement;
+  const props = ["--accent", "--accent-contrast", "--accent-soft", "--accent-text", "--focus"];
+  props.forEach((p) => html.style.removeProperty(p)); // read the theme's own colours
+  const css = getComputedStyle(html);
+  const read = (name) => css.getPropertyValue(name).trim();
+  const palette = accentPalette(accent, {
+    bg: read("--bg"),
+    surface: read("--surface"),
+    surface2: read("--surface-2"),
+    text: read("--text"),
+    tints: ["--ok-soft", "--warn-soft", "--danger-soft"].map(read),
+  });
+  if (!palette) return;
+  const values = [palette.accent, palette.accentContrast, palette.accentSoft, palette.accentText, palette.focus];
+  props.forEach((p, i) => html.style.setProperty(p, values[i]));
+  html.classList.add("has-custom-accent");
 }
 
 // ---------------------------------------------------------------- talking to the parent
@@ -317,7 +336,8 @@ function buildFinder() {
     let list = append ? results.querySelector(".pick-list") : null;
     if (!list) {
       list = h("ul", { class: "pick-list" });
-      results.replaceChildren(h("h3", { tabindex: "-1", "data-results-title": true }, title), list);
+      // h2: in the embed the finder's own heading is the page's h1.
+      results.replaceChildren(h("h2", { class: "results-title", tabindex: "-1", "data-results-title": true }, title), list);
     }
     const old = results.querySelector("[data-more]");
     if (old) old.remove();
@@ -348,6 +368,7 @@ function buildFinder() {
           { type: "button", onclick: () => showApplication(a, { locked: false }) },
           h("span", { class: "pick-main" }, a.label || a.candidate_name || a.id),
           a.email ? h("span", { class: "pick-sub" }, a.email) : null,
+          a.created_at ? h("span", { class: "pick-sub" }, S.applied(formatDate(a.created_at))) : null,
         ),
     });
   }

@@ -19,6 +19,7 @@
 import { Api, staffAuth } from "./portal/api.js";
 import { AttachmentsList, refreshAfterUpload, tabStorage } from "./portal/attachments.js";
 import { memoryStorage } from "./portal/listing.js";
+import { formatDate } from "./portal/format.js";
 import { Uploader } from "./portal/uploader.js";
 
 /** Wire the application page: one Api with the staff credentials for both widgets. */
@@ -52,5 +53,14 @@ function focusSearchResults() {
   if (title) title.focus();
 }
 
+/** Dates the server wrote as ISO days, in the user's locale instead. */
+function localDates() {
+  document.querySelectorAll("time[data-local-date]").forEach((el) => {
+    const text = formatDate(el.dateTime);
+    if (text) el.textContent = text;
+  });
+}
+
+localDates();
 if (document.querySelector("[data-uploader], [data-attachments]")) initApplicationPage();
 if (document.querySelector("[data-finder]")) focusSearchResults();

@@ -351,6 +351,9 @@ def test_focus_goes_to_the_results_after_a_search(page, portal, sandbox):
     expect(heading).to_have_text(f"Applications of {EMAIL}")
     expect(heading).to_be_focused()
     assert heading.evaluate("(el) => getComputedStyle(el).outlineStyle") != "none"
+    # Each result says when the candidate applied, in the browser's locale (en-US here).
+    applied = page.locator(".pick-list li").first.locator("time")
+    expect(applied).to_have_text(re.compile(r"^[A-Z][a-z]{2} \d{1,2}, \d{4}$"))
     page.keyboard.press("Tab")  # one Tab to the first result, not eleven
     assert page.evaluate("document.activeElement.closest('.pick-list') !== null")
 
@@ -590,8 +593,9 @@ def test_embed_in_partner_page_with_third_party_cookies_blocked(
         expect(embed.locator(".badge-sandbox")).to_be_visible()
         embed.locator("#find-email").fill(EMAIL)
         embed.locator("#find-email").press("Enter")
-        expect(embed.locator("[data-results] h3")).to_have_text(f"Applications of {EMAIL}")
-        expect(embed.locator("[data-results] h3")).to_be_focused()
+        expect(embed.locator("[data-results-title]")).to_have_text(f"Applications of {EMAIL}")
+        expect(embed.locator("[data-results-title]")).to_be_focused()
+        expect(embed.locator(".pick-list li").first).to_contain_text("Applied ")
         # Inside the cross-site (out-of-process) frame, controls are activated from the keyboard:
         # mouse clicks there depend on the parent's scroll and the frame's cached geometry, and
         # the staff test already clicks the same controls with the mouse.
@@ -908,3 +912,160 @@ def test_a_file_already_on_the_candidate_asks_first(page, portal, sandbox):
     expect(row).to_have_count(0)
     assert posts == []
     assert len(uploads_with(sandbox, content)) == 1
+
+
+# -- 8. contrast and the rest of axe-core, in every theme -------------------------------------
+
+AXE_SOURCE = (Path(__file__).resolve().parent / "vendor" / "axe.min.js").read_text()
+AXE_RUN = """() => axe.run(document, { resultTypes: ["violations"] }).then((r) =>
+  r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.map((n) => ({ target: n.target.join(" "), summary: n.failureSummary })) })))"""
+AXE_REPORT = ARTIFACTS / "axe.json"
+
+
+def axe(target: Any) -> list[dict[str, Any]]:
+    """axe-core's violations in a page or frame; injected by evaluate (the CSP blocks script tags)."""
+    if not target.evaluate("() => typeof window.axe === 'object'"):
+        target.evaluate(AXE_SOURCE)
+    return target.evaluate(AXE_RUN)
+
+
+class AxeLog:
+    """Violations per page state, written to test-artifacts/axe.json; the test asserts none."""
+
+    def __init__(self) -> None:
+        self.states: dict[str, list[dict[str, Any]]] = {}
+
+    def check(self, name: str, target: Any) -> None:
+        # Two frames after a theme switch, so transitions and repaints have settled.
+        target.evaluate(
+            "() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))"
+        )
+        self.states[name] = axe(target)
+
+    def summary(self) -> str:
+        lines = []
+        for name, violations in self.states.items():
+            for v in violations:
+                targets = ", ".join(n["target"] for n in v["nodes"][:4])
+                lines.append(
+                    f"{name}: {v['id']} ({v['impact']}, {len(v['nodes'])} nodes) {targets}"
+                )
+        return "\n".join(lines)
+
+    def save(self, key: str) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        report = json.loads(AXE_REPORT.read_text()) if AXE_REPORT.exists() else {}
+        report[key] = {
+            name: sum(len(v["nodes"]) for v in violations)
+            for name, violations in self.states.items()
+        }
+        AXE_REPORT.write_text(json.dumps(report, indent=2, sort_keys=True))
+
+
+def fill_queue(target: Any, sandbox: Any, tool: str = "Greenhouse") -> None:
+    """A queue showing every kind of row: done, refused by the server, refused here, asking, ready."""
+    done = unique("Axe done") + ".pdf"
+    target.set_input_files(
+        "#file-input", files=[{"name": done, "mimeType": PDF, "buffer": samples.pdf(done)}]
+    )
+    target.locator("[data-upload-submit]").press("Enter")
+    expect(target.locator(".qi", has_text=done)).to_have_attribute("data-state", "done")
+    macros = unique("Axe macros") + ".docx"
+    target.set_input_files(
+        "#file-input",
+        files=[{"name": macros, "mimeType": "", "buffer": samples.docx("x", macros=True)}],
+    )
+    target.locator("[data-upload-submit]").press("Enter")
+    expect(target.locator(".qi", has_text=macros)).to_have_attribute("data-state", "failed")
+    ready = unique("Axe ready") + ".pdf"
+    target.set_input_files(
+        "#file-input",
+        files=[
+            {"name": ready, "mimeType": PDF, "buffer": samples.pdf(ready)},
+            {"name": "Axe empty.pdf", "mimeType": PDF, "buffer": b""},
+            {"name": done, "mimeType": PDF, "buffer": samples.pdf(done)},
+        ],
+    )
+    expect(target.locator(".qi", has_text="Axe empty.pdf")).to_have_attribute(
+        "data-state", "blocked"
+    )
+    expect(target.locator(".qi[data-state=confirm]")).to_have_count(1)
+    expect(target.locator("[data-attachments] tr.is-new")).to_have_count(1)
+
+
+THEMES = ("light", "dark")
+
+
+def test_axe_finds_nothing_on_the_staff_pages_in_light_and_dark(page, portal, sandbox):
+    log = AxeLog()
+    iid = sandbox.iid("full")
+    for theme in THEMES:
+        page.emulate_media(color_scheme=theme)
+        page.goto(f"{portal.url}/signin")
+        log.check(f"signin-{theme}", page)
+    sign_in_page(page, portal.url)
+    for theme in THEMES:
+        page.emulate_media(color_scheme=theme)
+        log.check(f"home-{theme}", page)
+    page.goto(f"{portal.url}/i/{iid}?email={EMAIL}")
+    for theme in THEMES:
+        page.emulate_media(color_scheme=theme)
+        log.check(f"finder-results-{theme}", page)
+    page.click(".pick-list a:has-text('Data Scientist')")
+    expect(page.locator("[data-dropzone].is-enhanced")).to_be_visible()
+    for theme in THEMES:
+        page.emulate_media(color_scheme=theme)
+        log.check(f"application-{theme}", page)
+    fill_queue(page, sandbox)
+    for theme in THEMES:
+        page.emulate_media(color_scheme=theme)
+        log.check(f"application-queue-{theme}", page)
+        tall_screenshot(page, f"axe-staff-queue-{theme}.png")
+    page.set_viewport_size({"width": 390, "height": 844})
+    for theme in THEMES:
+        page.emulate_media(color_scheme=theme)
+        log.check(f"application-queue-phone-{theme}", page)
+    page.emulate_media(color_scheme="dark")
+    page.screenshot(path=str(ARTIFACTS / "axe-staff-phone-dark.png"), full_page=True)
+    log.save("staff")
+    assert not log.summary(), log.summary()
+
+
+ACCENTS = ("#0f6b75", "#3b2f7a", "#ffee00", "#e4002b")  # ours, the demo partner's, a light, a red
+
+
+def test_axe_finds_nothing_in_the_embed_with_partner_accents(
+    browser, embed_portal, partner, sandbox, watch
+):
+    context = browser.new_context(viewport=VIEWPORT)
+    page = watch.attach(context.new_page())
+    log = AxeLog()
+    try:
+        page.goto(f"{partner}/")
+        for accent in ACCENTS:
+            for theme in THEMES:
+                page.emulate_media(color_scheme=theme)
+                page.select_option("#theme", theme)
+                page.fill("#accent", accent)
+                ready = page.locator("#messages li[data-type=ready]")
+                count = ready.count()
+                page.click("#embed-form button[type=submit]")
+                expect(ready).to_have_count(count + 1)
+                frame = _portal_frame(page, embed_portal.url)
+                embed = page.frame_locator("#portal-frame")
+                expect(embed.locator("[data-results] .pick-list li").first).to_be_visible()
+                label = f"{accent}-{theme}"
+                log.check(f"embed-finder-{label}", frame)
+                embed.locator(".pick-list button", has_text="Data Scientist").first.press("Enter")
+                expect(embed.locator("h1[data-app-name]")).to_be_visible()
+                expect(embed.locator("[data-attachments] table")).to_be_visible()
+                if accent == "#3b2f7a":
+                    fill_queue(frame, sandbox)
+                log.check(f"embed-application-{label}", frame)
+                if accent in ("#3b2f7a", "#ffee00"):
+                    tall_screenshot(page, f"axe-embed-{accent[1:]}-{theme}.png")
+        log.save("embed")
+        assert not log.summary(), log.summary()
+    finally:
+        context.close()

@@ -37,6 +37,12 @@ export function formatDateTime(value, locale = userLocale(), timeZone = undefine
   return new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short", timeZone }).format(date);
 }
 
+/** A date alone, e.g. "2 Jun 2026" (en-GB) or "02.06.2026" (de-DE). */
+export function formatDate(value, locale = userLocale(), timeZone = undefined) {
+  const date = parseDate(value);
+  return date ? new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeZone }).format(date) : "";
+}
+
 /** A day for a sentence: "2 June", with the year only when it is not this year. */
 export function formatDay(value, locale = userLocale(), now = new Date(), timeZone = undefined) {
   const date = parseDate(value);

@@ -133,6 +133,7 @@ export const S = {
   applicationsTo: (job) => `Applications to ${job}`,
   applicationsOf: (email) => `Applications of ${email}`,
   mostRecent: "Most recent applications",
+  applied: (date) => `Applied ${date}`,
   typeNotAccepted: (tool) => `${tool} does not accept this type.`,
   upTo: (size) => ` · up to ${size}`,
 };

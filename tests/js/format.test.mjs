@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { extensionOf, formatBytes, formatDateTime, formatDay, formatName, parseDate } from "../../static/portal/format.js";
+import { extensionOf, formatBytes, formatDate, formatDateTime, formatDay, formatName, parseDate } from "../../static/portal/format.js";
 
 test("sizes use binary units, one decimal below 10, the locale's separator", () => {
   assert.equal(formatBytes(0, "en"), "0 B");
@@ -57,4 +57,10 @@ test("extensions are lower-cased and need a name before the dot", () => {
   assert.equal(extensionOf(".bashrc"), "");
   assert.equal(extensionOf("README"), "");
   assert.equal(extensionOf("a.tar.gz"), ".gz");
+});
+
+test("a date alone follows the locale", () => {
+  assert.equal(formatDate("2026-06-02T23:30:00Z", "de-DE", "Europe/Berlin"), "03.06.2026");
+  assert.equal(formatDate("2026-06-02T14:05:00Z", "en-GB", "UTC"), "2 Jun 2026");
+  assert.equal(formatDate(undefined, "en"), "");
 });
