@@ -119,7 +119,6 @@ def upload(principal: Principal, iid: str, aid: str) -> Any:
             named = file.filename in err.message
             flash(err.message if named else f"{file.filename}: {err.message}", "error")
             continue
+        # Kombo's warnings are debug notes with raw ids (its docs: log them), not for recruiters.
         flash(f"“{outcome['attachment']['name']}” was uploaded.", "success")
-        for warning in outcome["warnings"]:
-            flash(f"The ATS says: {warning}", "warning")
     return redirect(url_for("pages.application", iid=iid, aid=aid), code=303)

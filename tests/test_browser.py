@@ -1069,3 +1069,25 @@ def test_axe_finds_nothing_in_the_embed_with_partner_accents(
         assert not log.summary(), log.summary()
     finally:
         context.close()
+
+
+def test_a_candidate_level_ats_is_explained_once_without_ids(page, portal, sandbox):
+    """Kombo's list warning names the raw candidate id and repeats our own note: not shown."""
+    sign_in_page(page, portal.url)
+    open_application(page, portal.url, sandbox.iid("candidate_level"))
+    name = unique("Profile CV") + ".pdf"
+    row = add_file(page, name, samples.pdf(name))
+    page.click("[data-upload-submit]")
+    expect(row).to_have_attribute("data-state", "done")
+    expect(row.locator(".qi-detail .qi-hint")).to_have_text(
+        "Bullhorn keeps this file on the candidate's profile, not on this application."
+    )
+    expect(page.locator("[data-attachments] tr.is-new")).to_contain_text("Candidate profile")
+    text = page.locator("main").inner_text()
+    assert "stores attachments on the candidate" not in text
+    assert text.count("keeps this file on the candidate's profile") == 1
+    ids = page.eval_on_selector_all(
+        "[data-attachments] tr[data-id]", "(trs) => trs.map((t) => t.dataset.id)"
+    )
+    assert ids and not any(i in text for i in ids)
+    assert not re.search(r"\b[1-9A-HJ-NP-Za-km-z]{24}\b", text), text

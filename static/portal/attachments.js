@@ -149,8 +149,14 @@ export class AttachmentsList {
       const shown = sortAttachments(filterByType(this.items, this.type), this.sort, userLocale());
       nodes.push(this.table(shown));
     }
+    // Kombo's list warnings are debug notes for developers (its docs say: log them), and name
+    // raw ids ("these are all attachments of candidate 8f3k..."); the Belongs-to column says
+    // the same in a recruiter's words. So: the console, not the page.
     const warnings = (data.warnings || []).filter((w) => typeof w === "string");
-    if (warnings.length) nodes.push(h("ul", { class: "warnings" }, warnings.map((w) => h("li", {}, S.atsSays(w)))));
+    if (warnings.length && !this.loggedWarnings) {
+      this.loggedWarnings = true;
+      console.info("kombo.warnings", this.url, warnings);
+    }
     this.body.replaceChildren(...nodes);
   }
 

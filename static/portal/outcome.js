@@ -45,7 +45,8 @@ export function isRetryable(err) {
 }
 
 /**
- * The row's status, the announcement and the ATS's notes after a success. An answer with
+ * The row's status and the announcement after a success, and Kombo's warnings apart (debug
+ * notes for developers, per Kombo's docs, often with raw ids: for the console). An answer with
  * code "already_uploaded" (the same file from this user moments ago) is a success too.
  */
 export function successText(data, fileName, tool) {
@@ -58,7 +59,7 @@ export function successText(data, fileName, tool) {
   if (data && data.confirmed_by === "listing") status += S.confirmedFromList(tool);
   status += ".";
   const warnings = (data && Array.isArray(data.warnings) ? data.warnings : []).filter((w) => typeof w === "string");
-  const live = S.uploadedLive(fileName, tool) + (warnings.length ? S.atsNotes(warnings.length) : "");
+  const live = S.uploadedLive(fileName, tool);
   return { status, live, warnings, name: sentName, already: false };
 }
 

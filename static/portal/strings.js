@@ -16,7 +16,6 @@ export const S = {
   connectionLost: "The connection to the portal was lost.",
   reference: (ref) => `Reference ${ref}`,
   komboLog: "Kombo log",
-  atsSays: (w) => `The ATS says: ${w}`,
   theAts: "the ATS",
   loading: "Loading…",
   tryAgain: "Try again",
@@ -70,7 +69,6 @@ export const S = {
   alreadyUploaded: "Already uploaded a moment ago.",
   alreadyUploadedLive: (name) => `${name} was already uploaded a moment ago.`,
   uploadedLive: (name, tool) => `${name} uploaded to ${tool}.`,
-  atsNotes: (n) => ` ${count(n, "note", "notes")} from the ATS.`,
   cancelledNothingSent: "Cancelled. Nothing was sent to the ATS.",
   cancelledLive: (name) => `Upload of ${name} cancelled.`,
   lostAfterSending: (tool) =>

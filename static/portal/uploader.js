@@ -489,9 +489,7 @@ export class Uploader {
     const said = successText(data, item.file.name, this.tool);
     item.already = said.already;
     this.setStatus(item, said.status);
-    if (said.warnings.length) {
-      item.el.detail.replaceChildren(h("ul", { class: "warnings" }, said.warnings.map((w) => h("li", {}, S.atsSays(w)))));
-    }
+    if (said.warnings.length) console.info("kombo.warnings", item.file.name, said.warnings);
     this.live.say(said.live);
     if (this.options.onUploaded) this.options.onUploaded(item, data);
     this.settle();

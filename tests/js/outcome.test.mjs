@@ -30,12 +30,12 @@ test("a lost connection says whether the ATS may have the file", () => {
   assert.equal(failureMessage(err({ status: 422, message: "Plain words." }), { sentAll: true, tool: "W" }), "Plain words.");
 });
 
-test("success names a renamed file, a confirmation from the list, and the ATS's notes", () => {
+test("success names a renamed file and a confirmation from the list; Kombo's notes stay aside", () => {
   assert.equal(successText({ attachment: { name: "cv.pdf" } }, "cv.pdf", "Greenhouse").status, "Uploaded to Greenhouse.");
   const renamed = successText({ attachment: { name: "cv (2).pdf" }, confirmed_by: "listing", warnings: ["slow", 3] }, "cv.pdf", "Greenhouse");
   assert.equal(renamed.status, "Uploaded to Greenhouse as “cv (2).pdf” (confirmed from Greenhouse's list of attachments).");
   assert.deepEqual(renamed.warnings, ["slow"]);
-  assert.equal(renamed.live, "cv.pdf uploaded to Greenhouse. 1 note from the ATS.");
+  assert.equal(renamed.live, "cv.pdf uploaded to Greenhouse."); // no raw Kombo debug text
   assert.equal(successText(null, "a.pdf", "X").name, "a.pdf");
 });
 
