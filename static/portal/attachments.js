@@ -188,7 +188,7 @@ export class AttachmentsList {
             ),
             h("td", { "data-label": c.type }, a.type_label || S.otherType),
             h("td", { "data-label": c.belongs }, h("span", { class: `belongs belongs-${a.belongs_to || "candidate"}` }, a.belongs_label || "")),
-            h("td", { "data-label": c.format }, a.format_label || formatName(a.content_type, name)),
+            h("td", { "data-label": c.format }, a.format_label || formatName(name)),
             withSize ? h("td", { "data-label": c.size, class: "nowrap" }, size !== null ? formatBytes(size) : "—") : null,
             h("td", { "data-label": c.added, class: "nowrap" }, when ? h("time", { datetime: a.created_at }, when) : "—"),
           );

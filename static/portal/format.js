@@ -60,25 +60,12 @@ export function extensionOf(name) {
   return dot > 0 ? text.slice(dot).toLowerCase() : "";
 }
 
-const FORMAT_NAMES = {
-  "application/pdf": "PDF",
-  "application/msword": "Word 97-2003 (.doc)",
-  "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "Word (.docx)",
-  "application/vnd.oasis.opendocument.text": "OpenDocument text",
-  "application/rtf": "RTF",
-  "text/rtf": "RTF",
-  "text/plain": "Text",
-  "image/png": "PNG image",
-  "image/jpeg": "JPEG image",
-};
-
 /**
- * A short format name when the server sent none (its format_label wins). Never the MIME type
- * itself: a recruiter reads "ZIP file", not "application/zip".
+ * A short format name for an attachment the server sent no format_label for (the server names
+ * the formats it knows: one home, portal/filetype.py). Never the MIME type itself: a recruiter
+ * reads "EXE file", not "application/vnd.microsoft.portable-executable".
  */
-export function formatName(contentType, fileName = "") {
-  const base = String(contentType || "").split(";")[0].trim().toLowerCase();
-  if (FORMAT_NAMES[base]) return FORMAT_NAMES[base];
+export function formatName(fileName = "") {
   const ext = extensionOf(fileName);
   return ext && ext.length <= 6 ? S.formatOf(ext.slice(1)) : S.otherFormat;
 }

@@ -69,8 +69,8 @@ export function preSendState(verdict, { onCandidate = null, confirmed = false } 
   return onCandidate && !confirmed ? "confirm" : "ready";
 }
 
-/** The plural noun for a type in a sentence ("CVs", "cover letters"). */
-export const nounFor = (spec) => S.nouns[spec.type] || S.nounFor(spec.label);
+/** The plural noun for a type in a sentence ("CVs"): the server's when it sends one (`noun`). */
+export const nounFor = (spec) => spec.noun || S.nouns[spec.type] || S.nounFor(spec.label);
 
 /** The extensions and MIME types the file chooser should offer. */
 export function acceptList(types) {

@@ -55,6 +55,8 @@ test("refused types and published size limits block; other doubts are hints", ()
   assert.match(checkFile({ name: "a.txt", size: 5 }, CV, { tool: "Greenhouse" }).warn, /takes PDF, Word \(\.docx\) for CVs/);
   assert.equal(checkFile({ name: "a.pdf", size: 5 }, CV, { tool: "Greenhouse", duplicate: true }).warn, "This file is already in the list.");
   assert.deepEqual(checkFile({ name: "A.PDF", size: 5 }, CV, { tool: "Greenhouse" }), {});
+  // The server's noun, when it sends one, wins over ours.
+  assert.match(checkFile({ name: "a.pdf", size: 2e6 }, { ...CV, noun: "résumés" }, { tool: "G" }).block, /for résumés\.$/);
 });
 
 test("the same name and size already in the queue is a duplicate, unless given up on", () => {
