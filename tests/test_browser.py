@@ -1,8 +1,11 @@
 """The portal in a real browser: Debian's chromium driven by Playwright.
 
 What only a browser can show: the drop zone and its queue (drop, byte progress, the server
-phase, the tick, refusals, keyboard use), the plain form with JavaScript off, and the embed
-inside a partner page on another site with third-party cookies blocked. Playwright's own
+phase, the tick, refusals, keyboard use), the plain form with JavaScript off, the embed
+inside a partner page on another site with third-party cookies blocked, one Idempotency-Key
+per file, no dead ends (no Retry on a final refusal, empty files never sent, focus after a
+search and an upload), the attachment list (newest first, sorted, filtered, New marks that
+last, "already on this application"), and axe-core on every page state in light and dark. Playwright's own
 browser download is never used. Screenshots go to test-artifacts/ (gitignored).
 """
 
@@ -608,7 +611,9 @@ def test_embed_in_partner_page_with_third_party_cookies_blocked(
         content = samples.pdf(name)
         assert drop(frame, "[data-dropzone]", [(name, content, PDF)]) == [True, True, True]
         settled(page, frame)
-        embed.locator("[data-upload-submit]").press("Enter")
+        with page.expect_request(is_upload) as sent:
+            embed.locator("[data-upload-submit]").press("Enter")
+        assert UUID4.fullmatch(sent.value.headers["idempotency-key"])  # the embed keys files too
         row = embed.locator(".qi", has_text=name)
         expect(row).to_have_attribute("data-state", "done", timeout=20_000)
 
@@ -1004,6 +1009,9 @@ def test_axe_finds_nothing_on_the_staff_pages_in_light_and_dark(page, portal, sa
         page.emulate_media(color_scheme=theme)
         page.goto(f"{portal.url}/signin")
         log.check(f"signin-{theme}", page)
+    page.set_viewport_size({"width": 320, "height": 640})
+    page.screenshot(path=str(ARTIFACTS / "signin-320.png"))
+    page.set_viewport_size(VIEWPORT)
     sign_in_page(page, portal.url)
     for theme in THEMES:
         page.emulate_media(color_scheme=theme)
