@@ -48,7 +48,7 @@ function initApplicationPage() {
  */
 function focusSearchResults() {
   const params = new URLSearchParams(location.search);
-  if (!["email", "q", "job_id", "cursor"].some((name) => params.has(name))) return;
+  if (!["email", "q", "job_id", "cursor", "recent"].some((name) => params.has(name))) return;
   const title = document.querySelector("[data-finder] [data-results-title]");
   if (title) title.focus();
 }

@@ -360,6 +360,11 @@ def test_focus_goes_to_the_results_after_a_search(page, portal, sandbox):
     page.keyboard.press("Tab")  # one Tab to the first result, not eleven
     assert page.evaluate("document.activeElement.closest('.pick-list') !== null")
 
+    page.click("form[data-find=recent] button[type=submit]")
+    page.wait_for_url(re.compile(r"\?recent=1"))
+    expect(page.locator("[data-results] h3")).to_have_text("Most recent applications")
+    expect(page.locator("[data-results] h3")).to_be_focused()
+
     # A job picked from the job search: the heading names the job, the query stays.
     page.fill("#find-job", "Engineer")
     page.press("#find-job", "Enter")
