@@ -94,11 +94,14 @@ def application(principal: Principal, iid: str, aid: str) -> Any:
     """The application: drop files onto it, see the candidate's attachments."""
     iid = integration_for(principal, iid)
     app = applications.get(principal, iid, aid)
+    listed = attachments.list_for(principal, iid, app)
+    # Newest first without JavaScript too (ISO 8601 UTC stamps sort as text; undated last).
+    listed.items.sort(key=lambda a: a.get("created_at") or "", reverse=True)
     return render_template(
         "pages/application.html",
         integration=integrations.get(iid),
         application=app,
-        attachments=attachments.list_for(principal, iid, app),
+        attachments=listed,
     )
 
 
@@ -116,7 +119,7 @@ def upload(principal: Principal, iid: str, aid: str) -> Any:
             outcome = attachments.upload(principal, iid, app, file, request.form.get("type"))
         except PortalError as err:
             # Refusals of the file itself already name it; say it once.
-            named = file.filename in err.message
+            named = file.filename is not None and file.filename in err.message
             flash(err.message if named else f"{file.filename}: {err.message}", "error")
             continue
         # Kombo's warnings are debug notes with raw ids (its docs: log them), not for recruiters.
