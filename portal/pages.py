@@ -94,11 +94,14 @@ def application(principal: Principal, iid: str, aid: str) -> Any:
     """The application: drop files onto it, see the candidate's attachments."""
     iid = integration_for(principal, iid)
     app = applications.get(principal, iid, aid)
+    listed = attachments.list_for(principal, iid, app)
+    # Newest first without JavaScript too (ISO 8601 UTC stamps sort as text; undated last).
+    listed.items.sort(key=lambda a: a.get("created_at") or "", reverse=True)
     return render_template(
         "pages/application.html",
         integration=integrations.get(iid),
         application=app,
-        attachments=attachments.list_for(principal, iid, app),
+        attachments=listed,
     )
 
 
@@ -115,9 +118,10 @@ def upload(principal: Principal, iid: str, aid: str) -> Any:
         try:
             outcome = attachments.upload(principal, iid, app, file, request.form.get("type"))
         except PortalError as err:
-            flash(f"{file.filename}: {err.message}", "error")
+            # Refusals of the file itself already name it; say it once.
+            named = file.filename is not None and file.filename in err.message
+            flash(err.message if named else f"{file.filename}: {err.message}", "error")
             continue
+        # Kombo's warnings are debug notes with raw ids (its docs: log them), not for recruiters.
         flash(f"“{outcome['attachment']['name']}” was uploaded.", "success")
-        for warning in outcome["warnings"]:
-            flash(f"The ATS says: {warning}", "warning")
     return redirect(url_for("pages.application", iid=iid, aid=aid), code=303)

@@ -1,8 +1,11 @@
 """The portal in a real browser: Debian's chromium driven by Playwright.
 
 What only a browser can show: the drop zone and its queue (drop, byte progress, the server
-phase, the tick, refusals, keyboard use), the plain form with JavaScript off, and the embed
-inside a partner page on another site with third-party cookies blocked. Playwright's own
+phase, the tick, refusals, keyboard use), the plain form with JavaScript off, the embed
+inside a partner page on another site with third-party cookies blocked, one Idempotency-Key
+per file, no dead ends (no Retry on a final refusal, empty files never sent, focus after a
+search and an upload), the attachment list (newest first, sorted, filtered, New marks that
+last, "already on this application"), and axe-core on every page state in light and dark. Playwright's own
 browser download is never used. Screenshots go to test-artifacts/ (gitignored).
 """
 
@@ -271,7 +274,9 @@ def test_staff_drop_progress_tick_list_and_download(page, portal, sandbox):
 # -- 2. a refused file -------------------------------------------------------------------------
 
 
-def test_refused_file_shows_the_servers_message_and_can_be_retried(page, portal, sandbox):
+def test_refused_file_shows_the_servers_message_and_offers_another_file_not_retry(
+    page, portal, sandbox
+):
     iid = sandbox.iid("full")
     sign_in_page(page, portal.url)
     open_application(page, portal.url, iid)
@@ -286,7 +291,7 @@ def test_refused_file_shows_the_servers_message_and_can_be_retried(page, portal,
     ) as resp:
         page.click("[data-upload-submit]")
     error = resp.value.json()["error"]
-    assert resp.value.status in (415, 422) and "macro" in error["message"].lower()
+    assert (resp.value.status, error["code"]) == (422, "file_macros")
 
     expect(row).to_have_attribute("data-state", "failed")
     expect(row.locator(".qi-error")).to_have_text(error["message"])  # verbatim, as text
@@ -297,17 +302,78 @@ def test_refused_file_shows_the_servers_message_and_can_be_retried(page, portal,
     expect(row.locator(".qi-icon")).to_be_visible()
     assert "Uploaded" not in row.inner_text()
 
-    # Retry sends the same File again, without picking it: a new request, a new reference.
-    retry = row.get_by_role("button", name=f"Retry {name}")
-    expect(retry).to_be_visible()
-    with page.expect_response(
-        lambda r: r.request.method == "POST" and "/attachments" in r.url
-    ) as again:
-        retry.click()
-    second = again.value.json()["error"]
-    expect(row.locator(".qi-ref")).to_contain_text(second["reference"])
-    assert second["code"] == error["code"]
+    # No dead end: the same file would be refused the same way, so no Retry; the main action
+    # is another file (and focus is on it), Remove the other way out.
+    expect(row.get_by_role("button", name=f"Retry {name}")).to_be_hidden()
+    choose = row.get_by_role("button", name=f"Choose another file {name}")
+    expect(choose).to_be_visible()
+    expect(choose).to_have_class(re.compile(r"\bprimary\b"))
+    expect(choose).to_be_focused()
+    expect(row.get_by_role("button", name=f"Remove {name}")).to_be_visible()
+    with page.expect_file_chooser() as chooser:
+        choose.click()
+    assert chooser.value.is_multiple()
+    expect(row).to_have_count(0)
+    expect(page.locator("[data-choose]")).to_be_focused()
     assert uploads_with(sandbox, content) == []
+
+
+def test_an_empty_file_is_never_sent(page, portal, sandbox):
+    sign_in_page(page, portal.url)
+    open_application(page, portal.url, sandbox.iid("full"))
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if is_upload(r) else None)
+    name = unique("Empty CV") + ".pdf"
+    row = add_file(page, name, b"")
+    expect(row).to_have_attribute("data-state", "blocked")
+    expect(row.locator(".qi-hint")).to_have_text(
+        "This file is empty (0 bytes), so there is nothing to send. "
+        "Choose the file again, or another one."
+    )
+    expect(page.locator("[data-upload-submit]")).to_be_hidden()
+    expect(row.get_by_role("button", name=f"Choose another file {name}")).to_be_visible()
+    expect(row.get_by_role("button", name=f"Retry {name}")).to_be_hidden()
+    # Another, real file next to it goes up alone.
+    other = unique("Real CV") + ".pdf"
+    other_row = add_file(page, other, samples.pdf(other))
+    expect(page.locator("[data-upload-submit]")).to_have_text("Upload 1 file to Greenhouse")
+    page.click("[data-upload-submit]")
+    expect(other_row).to_have_attribute("data-state", "done")
+    expect(row).to_have_attribute("data-state", "blocked")
+    assert len(posts) == 1
+
+
+def test_focus_goes_to_the_results_after_a_search(page, portal, sandbox):
+    iid = sandbox.iid("full")
+    sign_in_page(page, portal.url)
+    page.goto(f"{portal.url}/i/{iid}")
+    page.fill("#find-email", EMAIL)
+    page.press("#find-email", "Enter")
+    page.wait_for_url(re.compile(r"\?email="))
+    heading = page.locator("[data-results] h3")
+    expect(heading).to_have_text(f"Applications of {EMAIL}")
+    expect(heading).to_be_focused()
+    assert heading.evaluate("(el) => getComputedStyle(el).outlineStyle") != "none"
+    # Each result says when the candidate applied, in the browser's locale (en-US here).
+    applied = page.locator(".pick-list li").first.locator("time")
+    expect(applied).to_have_text(re.compile(r"^[A-Z][a-z]{2} \d{1,2}, \d{4}$"))
+    page.keyboard.press("Tab")  # one Tab to the first result, not eleven
+    assert page.evaluate("document.activeElement.closest('.pick-list') !== null")
+
+    page.click("form[data-find=recent] button[type=submit]")
+    page.wait_for_url(re.compile(r"\?recent=1"))
+    expect(page.locator("[data-results] h3")).to_have_text("Most recent applications")
+    expect(page.locator("[data-results] h3")).to_be_focused()
+
+    # A job picked from the job search: the heading names the job, the query stays.
+    page.fill("#find-job", "Engineer")
+    page.press("#find-job", "Enter")
+    page.wait_for_url(re.compile(r"\?q=Engineer"))
+    expect(page.locator("[data-results] h3")).to_be_focused()
+    page.click(".pick-list a:has-text('Backend Engineer')")
+    page.wait_for_url(re.compile(r"job_id="))
+    expect(page.locator("[data-results] h3")).to_have_text("Applications to Backend Engineer")
+    expect(page.locator("#find-job")).to_have_value("Engineer")
 
 
 # -- 3. keyboard ----------------------------------------------------------------------------
@@ -365,8 +431,14 @@ def test_keyboard_reaches_the_zone_opens_the_chooser_and_uploads(page, portal, s
         expect(page.locator(".qi", has_text=name)).to_have_attribute(
             "data-state", "done", timeout=20_000
         )
-    # The Upload button hid; focus stayed in the queue instead of falling back to <body>.
-    assert page.evaluate("!!document.activeElement.closest('[data-queue]')")
+    # The Upload button hid; focus stayed in the queue, on a visible, outlined control (not a
+    # row without an outline, not <body>).
+    focused = page.evaluate(
+        """() => { const el = document.activeElement;
+                   return [el.tagName, !!el.closest('[data-queue]'), el.checkVisibility(),
+                           getComputedStyle(el).outlineStyle]; }"""
+    )
+    assert focused[:3] == ["BUTTON", True, True] and focused[3] != "none", focused
     assert len(uploads_with(sandbox, chosen_content)) == 1
     assert len(uploads_with(sandbox, direct_content)) == 1
     assert [u["type"] for u in uploads_with(sandbox, pasted_content)] == ["OTHER"]
@@ -393,6 +465,14 @@ def test_plain_form_works_without_javascript(browser, portal, sandbox):
         expect(page.locator(".flash-success")).to_contain_text(f"“{name}” was uploaded.")
         expect(page.locator("[data-attachments] table")).to_contain_text(name)
         assert len(uploads_with(sandbox, content)) == 1
+
+        # A refusal names the file once (the server's message already says which file).
+        empty = unique("Empty letter") + ".pdf"
+        page.set_input_files("#file-input", files=[{"name": empty, "mimeType": PDF, "buffer": b""}])
+        page.click("[data-upload-submit]")
+        flash = page.locator(".flash-error")
+        expect(flash).to_contain_text("is empty (0 bytes)")
+        assert flash.inner_text().count(empty) == 1, flash.inner_text()
     finally:
         context.close()
 
@@ -521,7 +601,9 @@ def test_embed_in_partner_page_with_third_party_cookies_blocked(
         expect(embed.locator(".badge-sandbox")).to_be_visible()
         embed.locator("#find-email").fill(EMAIL)
         embed.locator("#find-email").press("Enter")
-        expect(embed.locator("[data-results] h3")).to_have_text(f"Applications of {EMAIL}")
+        expect(embed.locator("[data-results-title]")).to_have_text(f"Applications of {EMAIL}")
+        expect(embed.locator("[data-results-title]")).to_be_focused()
+        expect(embed.locator(".pick-list li").first).to_contain_text("Applied ")
         # Inside the cross-site (out-of-process) frame, controls are activated from the keyboard:
         # mouse clicks there depend on the parent's scroll and the frame's cached geometry, and
         # the staff test already clicks the same controls with the mouse.
@@ -534,7 +616,9 @@ def test_embed_in_partner_page_with_third_party_cookies_blocked(
         content = samples.pdf(name)
         assert drop(frame, "[data-dropzone]", [(name, content, PDF)]) == [True, True, True]
         settled(page, frame)
-        embed.locator("[data-upload-submit]").press("Enter")
+        with page.expect_request(is_upload) as sent:
+            embed.locator("[data-upload-submit]").press("Enter")
+        assert UUID4.fullmatch(sent.value.headers["idempotency-key"])  # the embed keys files too
         row = embed.locator(".qi", has_text=name)
         expect(row).to_have_attribute("data-state", "done", timeout=20_000)
 
@@ -630,3 +714,393 @@ def test_embed_refuses_to_be_framed_by_another_origin(browser, portal):
     finally:
         context.close()
         server.stop()
+
+
+# -- 6. exactly once: one Idempotency-Key per file the user added --------------------------------
+
+UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+
+
+def is_upload(request: Any) -> bool:
+    return request.method == "POST" and request.url.endswith("/attachments")
+
+
+def add_file(page: Any, name: str, content: bytes, mime: str = PDF) -> Any:
+    page.set_input_files("#file-input", files=[{"name": name, "mimeType": mime, "buffer": content}])
+    return page.locator(".qi", has_text=name)
+
+
+def test_each_file_has_one_key_kept_for_its_retries(page, portal, sandbox):
+    sign_in_page(page, portal.url)
+    open_application(page, portal.url, sandbox.iid("full"), job="Data Scientist")
+    name = unique("Keyed CV") + ".pdf"
+    content = samples.pdf(name)
+    row = add_file(page, name, content)
+    # The connection to Kombo drops before the body: a 502 that stored nothing, safe to retry.
+    sandbox.fault("add_application_attachment", count=1, reset="before_body")
+    with page.expect_request(is_upload) as first:
+        page.click("[data-upload-submit]")
+    expect(row).to_have_attribute("data-state", "failed")
+    key = first.value.headers["idempotency-key"]
+    assert UUID4.fullmatch(key), key
+    with page.expect_request(is_upload) as again:
+        row.get_by_role("button", name=f"Retry {name}").click()
+    expect(row).to_have_attribute("data-state", "done")
+    assert again.value.headers["idempotency-key"] == key
+    assert len(uploads_with(sandbox, content)) == 1
+
+    # Dismissed and added again, it is a new file with a new key (sent once the recruiter
+    # confirms: the file is on the candidate already).
+    row.get_by_role("button", name=f"Dismiss {name}").click()
+    row = add_file(page, name, content)
+    expect(row).to_have_attribute("data-state", "confirm")
+    with page.expect_request(is_upload) as later:
+        row.get_by_role("button", name=f"Upload anyway {name}").click()
+    assert UUID4.fullmatch(later.value.headers["idempotency-key"])
+    assert later.value.headers["idempotency-key"] != key
+    expect(row).not_to_have_attribute("data-state", re.compile("ready|queued|sending|checking"))
+
+
+def test_already_uploaded_is_a_success_and_a_reused_key_is_final(page, portal, sandbox):
+    """The page's reading of the server's documented answers (the server side is built apart).
+
+    The answers are the documented bodies, served by page.route: a repeat of the same file
+    without its key within 10 minutes (200, code already_uploaded), and a key the server has on
+    record for other content (422 idempotency_key_reused).
+    """
+    sign_in_page(page, portal.url)
+    open_application(page, portal.url, sandbox.iid("full"), job="Data Scientist")
+    name = unique("Repeat CV") + ".pdf"
+    answers = [
+        (
+            200,
+            {
+                "code": "already_uploaded",
+                "attachment": {"name": name, "type": "CV"},
+                "warnings": [],
+            },
+        ),
+        (
+            422,
+            {
+                "error": {
+                    "code": "idempotency_key_reused",
+                    "message": "Idempotency-Key was used for another request.",
+                    "reference": "abc123",
+                }
+            },
+        ),
+    ]
+
+    def answer(route: Any) -> None:
+        status, body = answers.pop(0)
+        route.fulfill(status=status, content_type="application/json", body=json.dumps(body))
+
+    page.route(
+        re.compile(r".*/attachments$"),
+        lambda route: answer(route) if route.request.method == "POST" else route.continue_(),
+    )
+    row = add_file(page, name, samples.pdf(name))
+    page.click("[data-upload-submit]")
+    expect(row).to_have_attribute("data-state", "done")
+    expect(row.locator(".qi-status")).to_have_text("Already uploaded a moment ago.")
+    expect(row.locator(".qi-error")).to_have_count(0)
+
+    other = unique("Reused key") + ".pdf"
+    row = add_file(page, other, samples.pdf(other))
+    page.click("[data-upload-submit]")
+    expect(row).to_have_attribute("data-state", "failed")
+    expect(row.locator(".qi-error")).to_have_text(
+        "This upload was already sent with different content. Remove it and add the file again."
+    )
+    expect(row.get_by_role("button", name=f"Retry {other}")).to_be_hidden()
+    expect(row.get_by_role("button", name=f"Remove {other}")).to_be_visible()
+
+
+# -- 7. the attachment list: "what did I just upload?" --------------------------------------
+
+
+NAMES_JS = """(rows) => rows.map((tr) => {
+  const td = tr.querySelector('td'); const a = td.querySelector('a');
+  return (a ? a.lastChild : td.firstChild).textContent; })"""
+
+
+def list_names(page: Any) -> list[str]:
+    """The file names in the attachment list, top to bottom."""
+    return page.eval_on_selector_all("[data-attachments] tbody tr", NAMES_JS)
+
+
+@pytest.fixture
+def de_page(browser: Any, watch: Watch) -> Iterator[Any]:
+    """A German-speaking recruiter's browser (navigator.language de-DE, Berlin time)."""
+    context = browser.new_context(viewport=VIEWPORT, locale="de-DE", timezone_id="Europe/Berlin")
+    yield watch.attach(context.new_page())
+    context.close()
+
+
+def test_new_files_are_on_top_marked_and_stay_marked(de_page, portal, sandbox):
+    page = de_page
+    sign_in_page(page, portal.url)
+    open_application(page, portal.url, sandbox.iid("full"), job="Data Scientist")
+    rows = page.locator("[data-attachments] tbody tr")
+    expect(rows.first).to_be_visible()
+    before = rows.count()
+    # Dates and times in the user's locale (de-DE: 02.06.2026, 14:05), newest first.
+    first_time = rows.first.locator("time")
+    expect(first_time).to_have_text(re.compile(r"^\d{2}\.\d{2}\.\d{4}, \d{2}:\d{2}$"))
+    stamps = page.eval_on_selector_all(
+        "[data-attachments] tbody time", "(els) => els.map((e) => e.getAttribute('datetime'))"
+    )
+    assert stamps == sorted(stamps, reverse=True), stamps
+
+    cv, letter = unique("Zeta CV") + ".pdf", unique("Alpha letter") + ".pdf"
+    files = [(cv, samples.pdf(cv), PDF), (letter, samples.pdf(letter), PDF)]
+    drop(page, "[data-dropzone]", files)
+    page.locator(".qi", has_text=letter).locator("select").select_option("COVER_LETTER")
+    page.click("[data-upload-submit]")
+    for name in (cv, letter):
+        expect(page.locator(".qi", has_text=name)).to_have_attribute("data-state", "done")
+    new = page.locator("[data-attachments] tr.is-new")
+    expect(new).to_have_count(2)
+    expect(rows).to_have_count(before + 2)
+    # Both at the top, each with its size (known from the upload: Kombo's list has none).
+    assert set(list_names(page)[:2]) == {cv, letter}
+    expect(new.first.locator("td[data-label=Size]")).to_have_text(re.compile(r"^\d+ (B|KB)$"))
+
+    # Any number of refreshes, and a reload of the tab: still marked.
+    for _ in range(3):
+        with page.expect_response(lambda r: r.url.endswith("/attachments")):
+            page.click("[data-attachments-refresh]")
+        expect(new).to_have_count(2)
+    page.reload()
+    expect(page.locator("[data-attachments] tr.is-new")).to_have_count(2)
+    expect(page.locator("[data-attachments] tr.is-new .new-badge").first).to_have_text("New")
+
+    # Sort by name (Alpha before Zeta), filter to cover letters.
+    page.select_option("#attachments-sort", "name")
+    names = list_names(page)
+    assert names.index(letter) < names.index(cv)
+    assert names == sorted(names, key=str.casefold), names
+    page.select_option("#attachments-type", "COVER_LETTER")
+    expect(page.locator("[data-attachments] tbody tr")).not_to_have_count(0)
+    labels = page.eval_on_selector_all(
+        "[data-attachments] tbody td[data-label=Type]", "(tds) => tds.map((td) => td.textContent)"
+    )
+    assert set(labels) == {"Cover letter"}, labels
+    expect(page.locator("[data-attachments] tr.is-new")).to_have_count(1)
+
+    # Another tab of the same browser has its own marks.
+    other = page.context.new_page()
+    other.goto(page.url)
+    expect(other.locator("[data-attachments] tbody tr").first).to_be_visible()
+    expect(other.locator("[data-attachments] tr.is-new")).to_have_count(0)
+    other.close()
+
+
+def test_a_file_already_on_the_candidate_asks_first(page, portal, sandbox):
+    sign_in_page(page, portal.url)
+    open_application(page, portal.url, sandbox.iid("full"), job="Data Scientist")
+    name = unique("Ada Lovelace CV") + ".pdf"
+    content = samples.pdf(name)
+    add_file(page, name, content)
+    page.click("[data-upload-submit]")
+    expect(page.locator(".qi", has_text=name)).to_have_attribute("data-state", "done")
+    page.locator(".qi", has_text=name).get_by_role("button", name=f"Dismiss {name}").click()
+
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.url) if is_upload(r) else None)
+    row = add_file(page, name, content)
+    expect(row).to_have_attribute("data-state", "confirm")
+    expect(row.locator(".qi-hint")).to_have_text(
+        re.compile(
+            rf"^{re.escape(name)} is already on this application \(added [^)]+\)\. Upload anyway\?$"
+        )
+    )
+    expect(page.locator("[data-upload-submit]")).to_be_hidden()
+    expect(row.get_by_role("button", name=f"Upload anyway {name}")).to_be_visible()
+    row.get_by_role("button", name=f"Cancel {name}").click()
+    expect(row).to_have_count(0)
+    assert posts == []
+    assert len(uploads_with(sandbox, content)) == 1
+
+
+# -- 8. contrast and the rest of axe-core, in every theme -------------------------------------
+
+AXE_SOURCE = (Path(__file__).resolve().parent / "vendor" / "axe.min.js").read_text()
+AXE_RUN = """() => axe.run(document, { resultTypes: ["violations"] }).then((r) =>
+  r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.map((n) => ({ target: n.target.join(" "), summary: n.failureSummary })) })))"""
+AXE_REPORT = ARTIFACTS / "axe.json"
+
+
+def axe(target: Any) -> list[dict[str, Any]]:
+    """axe-core's violations in a page or frame; injected by evaluate (the CSP blocks script tags)."""
+    if not target.evaluate("() => typeof window.axe === 'object'"):
+        target.evaluate(AXE_SOURCE)
+    return target.evaluate(AXE_RUN)
+
+
+class AxeLog:
+    """Violations per page state, written to test-artifacts/axe.json; the test asserts none."""
+
+    def __init__(self) -> None:
+        self.states: dict[str, list[dict[str, Any]]] = {}
+
+    def check(self, name: str, target: Any) -> None:
+        # Two frames after a theme switch, so transitions and repaints have settled.
+        target.evaluate(
+            "() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))"
+        )
+        self.states[name] = axe(target)
+
+    def summary(self) -> str:
+        lines = []
+        for name, violations in self.states.items():
+            for v in violations:
+                targets = ", ".join(n["target"] for n in v["nodes"][:4])
+                lines.append(
+                    f"{name}: {v['id']} ({v['impact']}, {len(v['nodes'])} nodes) {targets}"
+                )
+        return "\n".join(lines)
+
+    def save(self, key: str) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        report = json.loads(AXE_REPORT.read_text()) if AXE_REPORT.exists() else {}
+        report[key] = {
+            name: sum(len(v["nodes"]) for v in violations)
+            for name, violations in self.states.items()
+        }
+        AXE_REPORT.write_text(json.dumps(report, indent=2, sort_keys=True))
+
+
+def fill_queue(target: Any, sandbox: Any, tool: str = "Greenhouse") -> None:
+    """A queue showing every kind of row: done, refused by the server, refused here, asking, ready."""
+    done = unique("Axe done") + ".pdf"
+    target.set_input_files(
+        "#file-input", files=[{"name": done, "mimeType": PDF, "buffer": samples.pdf(done)}]
+    )
+    target.locator("[data-upload-submit]").press("Enter")
+    expect(target.locator(".qi", has_text=done)).to_have_attribute("data-state", "done")
+    macros = unique("Axe macros") + ".docx"
+    target.set_input_files(
+        "#file-input",
+        files=[{"name": macros, "mimeType": "", "buffer": samples.docx("x", macros=True)}],
+    )
+    target.locator("[data-upload-submit]").press("Enter")
+    expect(target.locator(".qi", has_text=macros)).to_have_attribute("data-state", "failed")
+    ready = unique("Axe ready") + ".pdf"
+    target.set_input_files(
+        "#file-input",
+        files=[
+            {"name": ready, "mimeType": PDF, "buffer": samples.pdf(ready)},
+            {"name": "Axe empty.pdf", "mimeType": PDF, "buffer": b""},
+            {"name": done, "mimeType": PDF, "buffer": samples.pdf(done)},
+        ],
+    )
+    expect(target.locator(".qi", has_text="Axe empty.pdf")).to_have_attribute(
+        "data-state", "blocked"
+    )
+    expect(target.locator(".qi[data-state=confirm]")).to_have_count(1)
+    expect(target.locator("[data-attachments] tr.is-new")).to_have_count(1)
+
+
+THEMES = ("light", "dark")
+
+
+def test_axe_finds_nothing_on_the_staff_pages_in_light_and_dark(page, portal, sandbox):
+    log = AxeLog()
+    iid = sandbox.iid("full")
+    for theme in THEMES:
+        page.emulate_media(color_scheme=theme)
+        page.goto(f"{portal.url}/signin")
+        log.check(f"signin-{theme}", page)
+    page.set_viewport_size({"width": 320, "height": 640})
+    page.screenshot(path=str(ARTIFACTS / "signin-320.png"))
+    page.set_viewport_size(VIEWPORT)
+    sign_in_page(page, portal.url)
+    for theme in THEMES:
+        page.emulate_media(color_scheme=theme)
+        log.check(f"home-{theme}", page)
+    page.goto(f"{portal.url}/i/{iid}?email={EMAIL}")
+    for theme in THEMES:
+        page.emulate_media(color_scheme=theme)
+        log.check(f"finder-results-{theme}", page)
+    page.click(".pick-list a:has-text('Data Scientist')")
+    expect(page.locator("[data-dropzone].is-enhanced")).to_be_visible()
+    for theme in THEMES:
+        page.emulate_media(color_scheme=theme)
+        log.check(f"application-{theme}", page)
+    fill_queue(page, sandbox)
+    for theme in THEMES:
+        page.emulate_media(color_scheme=theme)
+        log.check(f"application-queue-{theme}", page)
+        tall_screenshot(page, f"axe-staff-queue-{theme}.png")
+    page.set_viewport_size({"width": 390, "height": 844})
+    for theme in THEMES:
+        page.emulate_media(color_scheme=theme)
+        log.check(f"application-queue-phone-{theme}", page)
+    page.emulate_media(color_scheme="dark")
+    page.screenshot(path=str(ARTIFACTS / "axe-staff-phone-dark.png"), full_page=True)
+    log.save("staff")
+    assert not log.summary(), log.summary()
+
+
+ACCENTS = ("#0f6b75", "#3b2f7a", "#ffee00", "#e4002b")  # ours, the demo partner's, a light, a red
+
+
+def test_axe_finds_nothing_in_the_embed_with_partner_accents(
+    browser, embed_portal, partner, sandbox, watch
+):
+    context = browser.new_context(viewport=VIEWPORT)
+    page = watch.attach(context.new_page())
+    log = AxeLog()
+    try:
+        page.goto(f"{partner}/")
+        for accent in ACCENTS:
+            for theme in THEMES:
+                page.emulate_media(color_scheme=theme)
+                page.select_option("#theme", theme)
+                page.fill("#accent", accent)
+                ready = page.locator("#messages li[data-type=ready]")
+                count = ready.count()
+                page.click("#embed-form button[type=submit]")
+                expect(ready).to_have_count(count + 1)
+                frame = _portal_frame(page, embed_portal.url)
+                embed = page.frame_locator("#portal-frame")
+                expect(embed.locator("[data-results] .pick-list li").first).to_be_visible()
+                label = f"{accent}-{theme}"
+                log.check(f"embed-finder-{label}", frame)
+                embed.locator(".pick-list button", has_text="Data Scientist").first.press("Enter")
+                expect(embed.locator("h1[data-app-name]")).to_be_visible()
+                expect(embed.locator("[data-attachments] table")).to_be_visible()
+                if accent == "#3b2f7a":
+                    fill_queue(frame, sandbox)
+                log.check(f"embed-application-{label}", frame)
+                if accent in ("#3b2f7a", "#ffee00"):
+                    tall_screenshot(page, f"axe-embed-{accent[1:]}-{theme}.png")
+        log.save("embed")
+        assert not log.summary(), log.summary()
+    finally:
+        context.close()
+
+
+def test_a_candidate_level_ats_is_explained_once_without_ids(page, portal, sandbox):
+    """Kombo's list warning names the raw candidate id and repeats our own note: not shown."""
+    sign_in_page(page, portal.url)
+    open_application(page, portal.url, sandbox.iid("candidate_level"))
+    name = unique("Profile CV") + ".pdf"
+    row = add_file(page, name, samples.pdf(name))
+    page.click("[data-upload-submit]")
+    expect(row).to_have_attribute("data-state", "done")
+    expect(row.locator(".qi-detail .qi-hint")).to_have_text(
+        "Bullhorn keeps this file on the candidate's profile, not on this application."
+    )
+    expect(page.locator("[data-attachments] tr.is-new")).to_contain_text("Candidate profile")
+    text = page.locator("main").inner_text()
+    assert "stores attachments on the candidate" not in text
+    assert text.count("keeps this file on the candidate's profile") == 1
+    ids = page.eval_on_selector_all(
+        "[data-attachments] tr[data-id]", "(trs) => trs.map((t) => t.dataset.id)"
+    )
+    assert ids and not any(i in text for i in ids)
+    assert not re.search(r"\b[1-9A-HJ-NP-Za-km-z]{24}\b", text), text
