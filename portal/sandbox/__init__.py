@@ -43,6 +43,7 @@ from .app import create_app
 from .catalog import BEHAVIOURS, DEFAULT_API_KEY, DEMO_CANDIDATES
 from .faults import OPERATIONS
 from .server import SandboxServer, serve
+from .settings import Settings
 
 __all__ = [
     "BEHAVIOURS",
@@ -50,6 +51,7 @@ __all__ = [
     "DEMO_CANDIDATES",
     "OPERATIONS",
     "SandboxServer",
+    "Settings",
     "create_app",
     "serve",
 ]

@@ -15,6 +15,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from .app import create_app
 from .catalog import DEFAULT_API_KEY
 from .context import Sandbox
+from .settings import Settings
 
 
 class SandboxRequestHandler(WSGIRequestHandler):
@@ -53,11 +54,15 @@ class SandboxServer:
         port: int = 0,
         concurrency_limit: int = 30,
         quiet: bool = True,
+        settings: Settings | None = None,
     ) -> None:
         self.api_key = api_key
         self.host = host
         self.app: Flask = create_app(
-            api_key=api_key, applications=applications, concurrency_limit=concurrency_limit
+            api_key=api_key,
+            applications=applications,
+            concurrency_limit=concurrency_limit,
+            settings=settings,
         )
         self.sandbox: Sandbox = self.app.extensions["kombo_sandbox"]
         handler = _QuietHandler if quiet else SandboxRequestHandler
