@@ -8,15 +8,25 @@ the principal's integration, which is what ties an id to a tenant.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from flask import current_app
 
 from portal.access import Principal
 from portal.errors import PortalError
 from portal.integrations import get_kombo
-from portal.kombo import is_kombo_id
+from portal.kombo import Page, is_kombo_id
+
+log = logging.getLogger(__name__)
 
 PAGE_SIZE = 25
+MAX_RECENT = 500  # deeper than this, a recruiter searches by e-mail or job instead
+# Windows of "created in the last N days" tried in turn before reading everything.
+WINDOW_DAYS = (1, 7, 30, 90, 365, 3 * 365)
+NARROW_STEPS = 12
 SEARCH_HELP = (
     "Kombo cannot search free text: find a candidate by their exact e-mail address, "
     "pick a job by a part of its name, or choose from the most recent applications."
@@ -102,21 +112,157 @@ def by_email(principal: Principal, integration_id: str, email: str) -> list[Appl
 def by_job(
     principal: Principal, integration_id: str, job_id: str, cursor: str | None = None
 ) -> tuple[list[Application], str | None]:
-    """One page of a job's applications, newest first."""
+    """One page of a job's applications, newest first (sorted here: Kombo documents no order)."""
     if not is_kombo_id(job_id):
         raise PortalError(400, "job_invalid", "That job id is not valid.")
-    page = get_kombo().list_applications(
-        integration_id, job_ids=[job_id], cursor=cursor, page_size=PAGE_SIZE
-    )
-    return _visible(principal, [_from_application(r) for r in page.results]), page.next
+    return _newest_page(principal, integration_id, cursor, job_ids=[job_id])
 
 
 def recent(
     principal: Principal, integration_id: str, cursor: str | None = None
 ) -> tuple[list[Application], str | None]:
-    """One page of the most recent applications."""
-    page = get_kombo().list_applications(integration_id, cursor=cursor, page_size=PAGE_SIZE)
-    return _visible(principal, [_from_application(r) for r in page.results]), page.next
+    """One page of the most recently created applications, newest first."""
+    return _newest_page(principal, integration_id, cursor)
+
+
+def _newest_page(
+    principal: Principal, integration_id: str, cursor: str | None, job_ids: list[str] | None = None
+) -> tuple[list[Application], str | None]:
+    """Page `cursor` (our own: an offset) of the newest applications; next is the next offset."""
+    offset = _offset(cursor)
+    rows = newest(integration_id, offset + PAGE_SIZE + 1, job_ids=job_ids)
+    page = [_from_application(r) for r in rows[offset : offset + PAGE_SIZE]]
+    more = len(rows) > offset + PAGE_SIZE and offset + PAGE_SIZE < MAX_RECENT
+    return _visible(principal, page), str(offset + PAGE_SIZE) if more else None
+
+
+def _offset(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    if (
+        not cursor.isdigit()
+        or len(cursor) > 4
+        or int(cursor) % PAGE_SIZE
+        or int(cursor) >= MAX_RECENT
+    ):
+        raise PortalError(400, "cursor_invalid", "That page link is not valid; start again.")
+    return int(cursor)
+
+
+def newest(
+    integration_id: str, wanted: int, *, job_ids: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """At least `wanted` of the most recently created applications (all if fewer exist),
+    newest first.
+
+    Kombo documents no order for GET /ats/applications, so the newest are found with the
+    documented `remote_created_after` filter: a window of recent days, widened until it
+    holds enough (narrowed again by halving if it holds more than we will read), then
+    sorted here. Everything created after the window's start is inside it, so its newest
+    are the newest overall.
+    """
+    first = _scan(integration_id, None, job_ids, pages=1)
+    if first is not None:
+        return _by_date(first)  # one page holds them all
+    now = datetime.now(UTC)
+    fewer = 0.0  # a window (days) known to hold fewer than wanted
+    for days in WINDOW_DAYS:
+        rows = _scan(integration_id, now - timedelta(days=days), job_ids)
+        if rows is None:
+            return _narrow(integration_id, now, fewer, days, wanted, job_ids)
+        if len(rows) >= wanted:
+            return _by_date(rows)
+        fewer = days
+    rows = _scan(integration_id, None, job_ids)
+    return _by_date(rows) if rows is not None else _best_effort(integration_id, job_ids)
+
+
+def _narrow(
+    integration_id: str,
+    now: datetime,
+    fewer: float,
+    more: float,
+    wanted: int,
+    job_ids: list[str] | None,
+) -> list[dict[str, Any]]:
+    """Halve the window between one with too few and one with too many to read."""
+    for _ in range(NARROW_STEPS):
+        days = (fewer + more) / 2
+        rows = _scan(integration_id, now - timedelta(days=days), job_ids)
+        if rows is None:
+            more = days
+        elif len(rows) >= wanted:
+            return _by_date(rows)
+        else:
+            fewer = days
+    return _best_effort(integration_id, job_ids)
+
+
+def _best_effort(integration_id: str, job_ids: list[str] | None) -> list[dict[str, Any]]:
+    """Too many created at once to window (or the ATS ignores the date filter): sort what we read."""
+    log.warning(
+        "recent applications of %s: no window fits; sorting the first pages", integration_id
+    )
+    rows: list[dict[str, Any]] = []
+    cursor = None
+    for _ in range(current_app.config["KOMBO_SCAN_PAGES"]):
+        page = _list(integration_id, None, job_ids, cursor)
+        rows += page.results
+        cursor = page.next
+        if cursor is None:
+            break
+    return _by_date(rows)
+
+
+def _scan(
+    integration_id: str, after: datetime | None, job_ids: list[str] | None, pages: int | None = None
+) -> list[dict[str, Any]] | None:
+    """Every application created after `after` (None: all), or None if that is more than we read."""
+    limit = pages or current_app.config["KOMBO_SCAN_PAGES"]
+    stamp = (
+        after.strftime("%Y-%m-%dT%H:%M:%S.") + f"{after.microsecond // 1000:03d}Z"
+        if after
+        else None
+    )
+    rows: list[dict[str, Any]] = []
+    cursor = None
+    for _ in range(limit):
+        page = _list(integration_id, stamp, job_ids, cursor)
+        rows += page.results
+        cursor = page.next
+        if cursor is None:
+            return rows
+    return None
+
+
+def _list(
+    integration_id: str, after: str | None, job_ids: list[str] | None, cursor: str | None
+) -> Page:
+    return get_kombo().list_applications(
+        integration_id,
+        remote_created_after=after,
+        job_ids=job_ids,
+        cursor=cursor,
+        page_size=current_app.config["KOMBO_SCAN_PAGE_SIZE"],
+    )
+
+
+def _created(raw: dict[str, Any]) -> datetime | None:
+    value = raw.get("remote_created_at")
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _by_date(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Newest first by remote_created_at (undated last), ties by id; each id once."""
+    unique = {r["id"]: r for r in rows if isinstance(r.get("id"), str)}
+    oldest = datetime.min.replace(tzinfo=UTC)
+    return sorted(unique.values(), key=lambda r: (_created(r) or oldest, r["id"]), reverse=True)
 
 
 def jobs(
@@ -134,18 +280,26 @@ def jobs(
     return found, page.next
 
 
+NOT_FOUND = "That application does not exist or you have no access to it."
+NOT_SYNCED = (
+    "We could not find this application through Kombo. If it was created in the ATS in the "
+    "last few minutes, Kombo may not have synced it yet: try again in a few minutes. "
+    "Otherwise it does not exist, or you have no access to it."
+)
+
+
 def get(principal: Principal, integration_id: str, application_id: str) -> Application:
-    """The application, read under this integration; 404 if it is not one of its applications."""
+    """The application, read under this integration; 404 if it is not one of its applications.
+
+    Kombo reads a synced copy of the ATS, so a well-formed id it does not know may be an
+    application created minutes ago: the message says both possibilities plainly.
+    """
     if not is_kombo_id(application_id) or not principal.may_open(application_id):
-        raise PortalError(
-            404, "not_found", "That application does not exist or you have no access to it."
-        )
+        raise PortalError(404, "not_found", NOT_FOUND)
     page = get_kombo().list_applications(integration_id, ids=[application_id], page_size=1)
     match = [r for r in page.results if r.get("id") == application_id]
     if not match:
-        raise PortalError(
-            404, "not_found", "That application does not exist or you have no access to it."
-        )
+        raise PortalError(404, "not_found", NOT_SYNCED, maybe_not_synced=True)
     return _from_application(match[0])
 
 

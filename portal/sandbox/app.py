@@ -68,6 +68,7 @@ ROUTES: tuple[tuple[str, str, tuple[str, ...], str, bool], ...] = (
     # The second host behind a redirecting data_url (settings.file_host), like signed storage.
     ("/files/<attachment_id>", "download_file", ("GET",), "resource", False),
 )
+DRAIN_LIMIT = 128 * 1024 * 1024
 EDGE_413_PAGE = (
     "<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n<body>\r\n"
     "<center><h1>413 Request Entity Too Large</h1></center>\r\n<hr><center>nginx</center>\r\n"
@@ -164,7 +165,8 @@ def _too_large(sb: Sandbox, call: Call) -> Response | None:
     declared = request.content_length
     if declared is None or declared <= settings.max_body_bytes:
         return None
-    call.body_bytes = drain(request)
+    if declared <= DRAIN_LIMIT:  # a huge body is refused unread, and the connection closed
+        call.body_bytes = drain(request)
     if settings.too_large == "html":
         return Response(EDGE_413_PAGE, status=413, content_type="text/html")
     err = ApiError(

@@ -149,9 +149,10 @@ class Attachment:
         return cv_pdf(name, job)
 
 
-def _sort_key(obj: Application | Candidate | Job) -> tuple[int, str]:
-    # Newest first; ties broken by id so the order (and cursors) are stable.
-    return (-obj.created_ms, obj.id)
+def _sort_key(obj: Application | Candidate | Job) -> str:
+    # By id: stable (cursors stay valid) and unrelated to dates, because Kombo documents no
+    # order for its lists. A client that trusted "newest first" would fail against it.
+    return obj.id
 
 
 @dataclass(repr=False)
