@@ -7,11 +7,13 @@ import hashlib
 import re
 
 import pytest
+import requests
 import samples
 from conftest import SANDBOX_KEY, ServerThread, find_application, portal_config, sign_in
 
 from portal import create_app
 from portal.kombo import KomboClient, Timeouts
+from portal.sandbox import SandboxServer
 
 
 @pytest.fixture
@@ -324,3 +326,106 @@ def test_a_redirect_to_the_metadata_address_is_refused(staff, sandbox):
     resp = staff.get(item["download_url"])
     assert resp.status_code == 502 and resp.json()["error"]["code"] == "download_failed"
     assert "169.254" not in resp.text
+
+
+# -- 8 and 10. sync delay: an application created minutes ago ----------------------------------
+
+
+def test_a_just_created_application_says_not_synced_then_opens(staff, sandbox):
+    iid = sandbox.iid("full")
+    created = requests.post(
+        f"{sandbox.root_url}/_sandbox/applications",
+        json={"integration_id": iid, "email": "grace.hopper@example.com", "sync_delay": 600},
+        timeout=5,
+    ).json()
+    resp = staff.get(f"/api/v1/integrations/{iid}/applications/{created['id']}")
+    assert resp.status_code == 404
+    assert "not have synced it yet" in resp.json()["error"]["message"]
+    requests.post(f"{sandbox.root_url}/_sandbox/sync", timeout=5).raise_for_status()
+    opened = staff.get(f"/api/v1/integrations/{iid}/applications/{created['id']}")
+    assert opened.status_code == 200 and opened.json()["candidate_name"] == "Grace Hopper"
+    recent = staff.get(f"/api/v1/integrations/{iid}/applications").json()["applications"]
+    assert recent[0]["id"] == created["id"]  # the newest, whatever the list order
+
+
+# -- 6 and 10. realistic data: the messy variant ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def messy():
+    server = SandboxServer(api_key=SANDBOX_KEY, applications=60, variants=True).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def messy_portal(messy):
+    shim = type("S", (), {"base_url": messy.base_url, "iid": messy.integration_id})()
+    config = portal_config(shim, INTEGRATIONS=[messy.integration_id("messy")], PARTNERS={})
+    server = ServerThread(create_app(config)).start()
+    yield server
+    server.stop()
+
+
+def test_over_50_open_jobs_are_reachable_without_javascript(messy, messy_portal):
+    staff = sign_in(messy_portal.url)
+    iid = messy.integration_id("messy")
+    seen, url, pages = [], f"/i/{iid}?q=", 0
+    while url:
+        page = staff.get(url).text
+        seen += re.findall(r"job_id=(\w+)", page)
+        more = re.search(r'href="([^"]+)">More jobs</a>', page)
+        url = more.group(1).replace("&amp;", "&") if more else None
+        pages += 1
+    api = staff.get(f"/api/v1/integrations/{iid}/jobs").json()
+    total = []
+    cursor = None
+    while True:
+        got = staff.get(
+            f"/api/v1/integrations/{iid}/jobs", params={"cursor": cursor} if cursor else {}
+        ).json()
+        total += [j["id"] for j in got["jobs"]]
+        cursor = got["next"]
+        if not cursor:
+            break
+    assert len(api["jobs"]) == 50 and pages >= 2
+    assert len(set(seen)) == len(set(total)) > 50
+
+
+def test_messy_data_never_breaks_a_page(messy, messy_portal):
+    staff = sign_in(messy_portal.url)
+    iid = messy.integration_id("messy")
+    assert staff.get("/").status_code == 200
+    recent = staff.get(f"/api/v1/integrations/{iid}/applications")
+    assert recent.status_code == 200
+    assert staff.get(f"/i/{iid}").status_code == 200
+    apps = recent.json()["applications"]
+    for cursor in range(25, 75, 25):
+        more = staff.get(f"/api/v1/integrations/{iid}/applications", params={"cursor": str(cursor)})
+        assert more.status_code == 200
+        apps += more.json()["applications"]
+    assert any(a["candidate_name"] == "Unnamed candidate" for a in apps)  # a null candidate
+    assert any(a["created_at"] is None for a in apps)  # null dates sort last, not crash
+    for a in apps[:30]:
+        assert staff.get(f"/i/{iid}/a/{a['id']}").status_code == 200
+    # several e-mails: any of them finds the candidate; names in other scripts are shown
+    zoe = staff.get(f"/api/v1/integrations/{iid}/applications", params={"email": "z.a@example.org"})
+    assert zoe.json()["applications"][0]["candidate_name"] == "Zoë Ångström"
+
+
+def test_unknown_attachment_types_and_3000_attachments_are_listed(messy, messy_portal):
+    staff = sign_in(messy_portal.url)
+    iid = messy.integration_id("messy")
+    zoe = staff.get(
+        f"/api/v1/integrations/{iid}/applications", params={"email": "zoe.angstrom@example.com"}
+    ).json()["applications"][0]
+    items = staff.get(f"/api/v1/integrations/{iid}/applications/{zoe['id']}/attachments").json()
+    assert [(a["type"], a["type_label"]) for a in items["attachments"]] == [
+        ("REFERENCE_LETTER", "Other")
+    ]
+    many = staff.get(
+        f"/api/v1/integrations/{iid}/applications", params={"email": "many.files@example.com"}
+    ).json()["applications"][0]
+    listed = staff.get(f"/api/v1/integrations/{iid}/applications/{many['id']}/attachments")
+    assert listed.status_code == 200 and len(listed.json()["attachments"]) == 3000
+    assert staff.get(f"/i/{iid}/a/{many['id']}").status_code == 200

@@ -1110,3 +1110,97 @@ def test_serve_runs_the_sandbox_in_the_foreground():
         proc.terminate()
         proc.wait(timeout=10)
         proc.stdout.close()
+
+
+# -- lying on purpose: raw answers, runtime settings (issue 13 item 10) ----------------------------
+
+
+def _faults(srv, spec):
+    return requests.post(f"{srv.root_url}/_sandbox/faults", json=spec, timeout=5)
+
+
+def test_a_respond_fault_answers_exactly_what_was_asked(srv):
+    spec = {
+        "endpoint": "list_jobs",
+        "respond": {
+            "status": 207,
+            "headers": {"X-Odd": "yes", "Content-Type": "text/csv"},
+            "body": "a,b\n",
+        },
+    }
+    assert _faults(srv, spec).status_code == 201
+    resp = Api(srv).get("/ats/jobs")
+    assert (resp.status_code, resp.headers["X-Odd"], resp.text) == (207, "yes", "a,b\n")
+    assert resp.headers["Content-Type"] == "text/csv"
+    json_spec = {"endpoint": "list_jobs", "respond": {"body": {"status": "success", "data": None}}}
+    assert _faults(srv, json_spec).status_code == 201
+    resp = Api(srv).get("/ats/jobs")
+    assert resp.json() == {"status": "success", "data": None}
+    assert resp.headers["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    "respond",
+    [
+        "nope",
+        {"status": 99},
+        {"status": 200, "headers": {"X": "a\r\nSet-Cookie: x"}},
+        {"status": 200, "extra": 1},
+    ],
+)
+def test_a_bad_respond_fault_is_refused(srv, respond):
+    resp = _faults(srv, {"endpoint": "list_jobs", "respond": respond})
+    assert resp.status_code == 400 and "respond" in resp.json()["error"]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"nope": 1},
+        {"too_large": "xml"},
+        {"rate_limit": 0},
+        {"file_host": "evil.example"},
+        {"sync_delay": True},
+    ],
+)
+def test_bad_settings_are_refused(srv, changes):
+    resp = requests.post(f"{srv.root_url}/_sandbox/settings", json=changes, timeout=5)
+    assert resp.status_code == 400
+
+
+def test_every_v1_answer_carries_ratelimit_headers(srv):
+    resp = Api(srv).get("/ats/jobs")
+    assert int(resp.headers["ratelimit-limit"]) >= int(resp.headers["ratelimit-remaining"]) >= 0
+    assert int(resp.headers["ratelimit-reset"]) >= 1
+
+
+def test_an_edge_refuses_an_oversized_body_as_html_or_json(srv):
+    app = Api(srv).application("grace", "Backend Engineer")
+    url = f"{srv.base_url}/ats/applications/{app}/attachments"
+    headers = {
+        "Authorization": f"Bearer {DEFAULT_API_KEY}",
+        "X-Integration-Id": srv.integration_id("full"),
+    }
+    body = {
+        "attachment": {
+            "name": "a.txt",
+            "type": "CV",
+            "content_type": "text/plain",
+            "data": "QUJD" * 100,
+        }
+    }
+    try:
+        requests.post(
+            f"{srv.root_url}/_sandbox/settings",
+            json={"max_body_bytes": 100, "too_large": "html"},
+            timeout=5,
+        )
+        page = requests.post(url, json=body, headers=headers, timeout=5)
+        assert page.status_code == 413 and page.headers["Content-Type"].startswith("text/html")
+        requests.post(f"{srv.root_url}/_sandbox/settings", json={"too_large": "json"}, timeout=5)
+        err(
+            requests.post(url, json=body, headers=headers, timeout=5), 413, "PLATFORM.INPUT_INVALID"
+        )
+    finally:
+        requests.delete(f"{srv.root_url}/_sandbox/settings", timeout=5)
+    assert not requests.get(f"{srv.root_url}/_sandbox/uploads", timeout=5).json()

@@ -8,6 +8,7 @@ import logging
 import math
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
@@ -18,9 +19,10 @@ from werkzeug.exceptions import HTTPException
 from . import handlers
 from .catalog import DEFAULT_API_KEY
 from .context import Call, Sandbox
-from .data import Dataset
+from .data import Application, Dataset
 from .errors import ApiError, envelope, error_response, json_response
 from .faults import FaultSpecError, ResetMiddleware
+from .ids import iso_ms, make_id, now_ms
 from .inject import apply_fault, drain
 from .settings import Settings, SettingsError, SettingsStore
 from .state import SandboxState
@@ -370,11 +372,64 @@ def _register_control(app: Flask, sb: Sandbox) -> None:
         """Back to the settings the sandbox started with."""
         return json_response(asdict(state.settings.restore()))
 
+    @app.post("/_sandbox/applications")
+    def sandbox_create_application() -> Response:
+        """An application created in the ATS just now: Kombo lists it after the sync delay."""
+        try:
+            created = _create_application(sb, request.get_json(silent=True))
+        except ValueError as exc:
+            return json_response({"error": str(exc)}, 400)
+        return json_response(created, 201)
+
+    @app.post("/_sandbox/sync")
+    def sandbox_sync() -> Response:
+        """Kombo's sync runs now: every application created so far is listed."""
+        for iid in sb.dataset.behaviour_by_id:
+            integ = sb.dataset.get(iid)
+            if integ is not None and integ.pending_until:
+                for created in integ.applications:
+                    created.visible_ms = min(created.visible_ms, now_ms())
+                integ.pending_until = 0
+        return json_response({"synced": True})
+
     @app.post("/_sandbox/reset")
     def sandbox_reset() -> Response:
         """Drop uploads, faults and the request log (seeded data stays)."""
         state.reset()
         return json_response({"reset": True})
+
+
+def _create_application(sb: Sandbox, spec: Any) -> dict[str, Any]:
+    """{"integration_id", "email" (an existing candidate), "job_id"?, "sync_delay"? (seconds;
+    default: the sync_delay setting)} -> {"id", "visible_at"}."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("email"), str):
+        raise ValueError('Send {"integration_id": ..., "email": ..., "job_id"?, "sync_delay"?}.')
+    integ = sb.dataset.get(str(spec.get("integration_id")))
+    if integ is None:
+        raise ValueError(f"Unknown integration_id {spec.get('integration_id')!r}.")
+    cand = integ.candidate_by_email.get(spec["email"].lower())
+    if cand is None:
+        raise ValueError(f"No candidate with e-mail {spec['email']!r} in {integ.id}.")
+    job = integ.job_by_id.get(str(spec.get("job_id"))) or cand.applications[0].job
+    delay = spec.get("sync_delay", sb.state.settings.current.sync_delay)
+    if isinstance(delay, bool) or not isinstance(delay, int | float) or not 0 <= delay <= 3600:
+        raise ValueError("'sync_delay' must be 0-3600 seconds.")
+    created = now_ms()
+    app = Application(
+        make_id(integ.id, "created", uuid.uuid4().hex),
+        str(900_000 + len(integ.applications_all)),
+        cand,
+        job,
+        job.stages[0],
+        "PENDING",
+        None,
+        created,
+        created,
+        None,
+        visible_ms=created + int(delay * 1000),
+    )
+    integ.add_application(app)
+    return {"id": app.id, "visible_at": iso_ms(app.visible_ms)}
 
 
 def _add_faults(sb: Sandbox) -> Response:
@@ -395,11 +450,12 @@ def create_app(
     concurrency_limit: int = 30,
     warm: bool = True,
     settings: Settings | None = None,
+    variants: bool = False,
 ) -> Flask:
     """Build the sandbox WSGI app (Flask). `warm` seeds in a background thread right away."""
     if concurrency_limit < 1:
         raise ValueError("concurrency_limit must be >= 1")
-    dataset = Dataset(applications)
+    dataset = Dataset(applications, variants=variants)
     sb = Sandbox(api_key=api_key, dataset=dataset, state=SandboxState(dataset, concurrency_limit))
     if settings is not None:
         sb.state.settings = SettingsStore(settings)

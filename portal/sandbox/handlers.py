@@ -57,7 +57,7 @@ def _not_found(kind: str, object_id: str, integ: Integration) -> ApiError:
 
 def _application(integ: Integration, application_id: str) -> Application:
     app = integ.application_by_id.get(application_id) if is_kombo_id(application_id) else None
-    if app is None:
+    if app is None or app.visible_ms > time.time() * 1000:  # not synced into Kombo yet
         raise _not_found("application", application_id, integ)
     return app
 

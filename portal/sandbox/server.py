@@ -55,6 +55,7 @@ class SandboxServer:
         concurrency_limit: int = 30,
         quiet: bool = True,
         settings: Settings | None = None,
+        variants: bool = False,
     ) -> None:
         self.api_key = api_key
         self.host = host
@@ -63,6 +64,7 @@ class SandboxServer:
             applications=applications,
             concurrency_limit=concurrency_limit,
             settings=settings,
+            variants=variants,
         )
         self.sandbox: Sandbox = self.app.extensions["kombo_sandbox"]
         handler = _QuietHandler if quiet else SandboxRequestHandler
