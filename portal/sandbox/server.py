@@ -137,11 +137,17 @@ def serve(
     port: int = 8790,
     api_key: str = DEFAULT_API_KEY,
     applications: int = 200,
+    variants: bool = False,
 ) -> None:
     """Run the sandbox in the foreground until interrupted (the `portal sandbox` command)."""
     started = time.perf_counter()
     srv = SandboxServer(
-        api_key=api_key, applications=applications, host=host, port=port, quiet=False
+        api_key=api_key,
+        applications=applications,
+        host=host,
+        port=port,
+        quiet=False,
+        variants=variants,
     )
     print(
         f"Kombo sandbox listening on {srv.base_url} (API key {api_key!r}), "

@@ -36,7 +36,7 @@ class Settings:
 
 
 def _check(name: str, value: Any) -> Any:
-    kinds = {
+    kinds: dict[str, type | tuple[type, ...]] = {
         "max_body_bytes": int,
         "too_large": str,
         "rate_limit": int,
@@ -51,9 +51,10 @@ def _check(name: str, value: Any) -> Any:
         raise SettingsError(f"'{name}' has the wrong type.")
     if name == "too_large" and value not in ("json", "html"):
         raise SettingsError("'too_large' must be 'json' or 'html'.")
-    if name in ("max_body_bytes", "rate_limit") and value < 1:
+    number = value if isinstance(value, int | float) else 0
+    if name in ("max_body_bytes", "rate_limit") and number < 1:
         raise SettingsError(f"'{name}' must be >= 1.")
-    if name in ("rate_window", "sync_delay") and not 0 <= value <= 3600:
+    if name in ("rate_window", "sync_delay") and not 0 <= number <= 3600:
         raise SettingsError(f"'{name}' must be 0-3600 seconds.")
     if name == "file_host" and value is not None and value not in ("localhost", "127.0.0.1"):
         raise SettingsError("'file_host' must be 'localhost' or '127.0.0.1' (an alias of us).")
