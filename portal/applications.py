@@ -24,9 +24,7 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 25
 MAX_RECENT = 500  # deeper than this, a recruiter searches by e-mail or job instead
-# Windows of "created in the last N days" tried in turn before reading everything.
-WINDOW_DAYS = (1, 7, 30, 90, 365, 3 * 365)
-NARROW_STEPS = 12
+NARROW_STEPS = 8  # windows looked at, each read up to KOMBO_SCAN_PAGES pages
 SEARCH_HELP = (
     "Kombo cannot search free text: find a candidate by their exact e-mail address, "
     "pick a job by a part of its name, or choose from the most recent applications."
@@ -155,75 +153,57 @@ def newest(
     """At least `wanted` of the most recently created applications (all if fewer exist),
     newest first.
 
-    Kombo documents no order for GET /ats/applications, so the newest are found with the
-    documented `remote_created_after` filter: a window of recent days, widened until it
-    holds enough (narrowed again by halving if it holds more than we will read), then
-    sorted here. Everything created after the window's start is inside it, so its newest
-    are the newest overall.
+    Kombo documents no order for GET /ats/applications, so the portal sorts, and finds the
+    newest with the documented `remote_created_after` filter: the pages read so far are a
+    sample in an order unrelated to dates, and the `wanted`-th newest date among them starts
+    a window that holds at least `wanted` applications, all newer than everything outside
+    it. A window still too big to read whole is a newer sample, and narrows it again.
     """
-    first = _scan(integration_id, None, job_ids, pages=1)
-    if first is not None:
-        return _by_date(first)  # one page holds them all
-    now = datetime.now(UTC)
-    fewer = 0.0  # a window (days) known to hold fewer than wanted
-    for days in WINDOW_DAYS:
-        rows = _scan(integration_id, now - timedelta(days=days), job_ids)
-        if rows is None:
-            return _narrow(integration_id, now, fewer, days, wanted, job_ids)
-        if len(rows) >= wanted:
-            return _by_date(rows)
-        fewer = days
-    rows = _scan(integration_id, None, job_ids)
-    return _by_date(rows) if rows is not None else _best_effort(integration_id, job_ids)
-
-
-def _narrow(
-    integration_id: str,
-    now: datetime,
-    fewer: float,
-    more: float,
-    wanted: int,
-    job_ids: list[str] | None,
-) -> list[dict[str, Any]]:
-    """Halve the window between one with too few and one with too many to read."""
-    for _ in range(NARROW_STEPS):
-        days = (fewer + more) / 2
-        rows = _scan(integration_id, now - timedelta(days=days), job_ids)
-        if rows is None:
-            more = days
-        elif len(rows) >= wanted:
-            return _by_date(rows)
+    config = current_app.config
+    enough = -(-2 * wanted // config["KOMBO_SCAN_PAGE_SIZE"])  # pages for a sample of 2 x wanted
+    sample = _scan(integration_id, None, job_ids, pages=min(enough, config["KOMBO_SCAN_PAGES"]))
+    if sample.complete:
+        return _by_date(sample.rows)  # the first pages hold them all
+    steps = 0
+    while steps < NARROW_STEPS:
+        dated = sorted((d for d in map(_created, sample.rows) if d is not None), reverse=True)
+        if len(dated) < wanted:
+            break  # too few dates to start a window: read what we can
+        # First a bold guess (a window ~8 times smaller), then the one that surely holds enough.
+        for index in dict.fromkeys((max(1, wanted // 8), wanted)):
+            steps += 1
+            after = dated[index - 1] - timedelta(milliseconds=1)  # the filter is strictly "after"
+            window = _scan(integration_id, after, job_ids)
+            if not window.complete:
+                sample = window  # a newer sample: narrow again from it
+                break
+            if len(window.rows) >= wanted:
+                return _by_date(window.rows)
+            if index == wanted:  # the sample saw `wanted` newer than that: the filter is ignored
+                steps = NARROW_STEPS
         else:
-            fewer = days
-    return _best_effort(integration_id, job_ids)
-
-
-def _best_effort(integration_id: str, job_ids: list[str] | None) -> list[dict[str, Any]]:
-    """Too many created at once to window (or the ATS ignores the date filter): sort what we read."""
-    log.warning(
-        "recent applications of %s: no window fits; sorting the first pages", integration_id
-    )
-    rows: list[dict[str, Any]] = []
-    cursor = None
-    for _ in range(current_app.config["KOMBO_SCAN_PAGES"]):
-        page = _list(integration_id, None, job_ids, cursor)
-        rows += page.results
-        cursor = page.next
-        if cursor is None:
             break
-    return _by_date(rows)
+    log.warning(
+        "newest applications of %s: no date window fits; sorted what was read", integration_id
+    )
+    return _by_date(_scan(integration_id, None, job_ids).rows)
+
+
+@dataclass(frozen=True)
+class _Scan:
+    rows: list[dict[str, Any]]
+    complete: bool  # every application of the window was read
 
 
 def _scan(
     integration_id: str, after: datetime | None, job_ids: list[str] | None, pages: int | None = None
-) -> list[dict[str, Any]] | None:
-    """Every application created after `after` (None: all), or None if that is more than we read."""
+) -> _Scan:
+    """The applications created after `after` (None: all), as far as `pages` pages go."""
     limit = pages or current_app.config["KOMBO_SCAN_PAGES"]
-    stamp = (
-        after.strftime("%Y-%m-%dT%H:%M:%S.") + f"{after.microsecond // 1000:03d}Z"
-        if after
-        else None
-    )
+    stamp = None
+    if after is not None:
+        after = after.astimezone(UTC)
+        stamp = after.strftime("%Y-%m-%dT%H:%M:%S.") + f"{after.microsecond // 1000:03d}Z"
     rows: list[dict[str, Any]] = []
     cursor = None
     for _ in range(limit):
@@ -231,8 +211,8 @@ def _scan(
         rows += page.results
         cursor = page.next
         if cursor is None:
-            return rows
-    return None
+            return _Scan(rows, True)
+    return _Scan(rows, False)
 
 
 def _list(
