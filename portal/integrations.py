@@ -114,6 +114,24 @@ def all_for(integration_ids: frozenset[str] | list[str]) -> list[Integration]:
 
 
 def _load(integration_id: str) -> Integration:
+    try:
+        return _read(integration_id)
+    except (AttributeError, TypeError, ValueError):
+        # An answer off Kombo's spec must not break the home page of every integration.
+        log.warning(
+            "kombo details of %s are off-spec; shown as unknown", integration_id, exc_info=True
+        )
+        return Integration(
+            integration_id,
+            integration_id.split(":")[0],
+            "",
+            "UNKNOWN",
+            False,
+            "Kombo sent details of this ATS connection that the portal cannot read. Try again later.",
+        )
+
+
+def _read(integration_id: str) -> Integration:
     kombo = get_kombo()
     try:
         data = kombo.get_integration(integration_id).data or {}

@@ -429,3 +429,17 @@ def test_unknown_attachment_types_and_3000_attachments_are_listed(messy, messy_p
     listed = staff.get(f"/api/v1/integrations/{iid}/applications/{many['id']}/attachments")
     assert listed.status_code == 200 and len(listed.json()["attachments"]) == 3000
     assert staff.get(f"/i/{iid}/a/{many['id']}").status_code == 200
+
+
+def test_off_spec_integration_details_do_not_break_the_home_page(own_portal, sandbox, caplog):
+    body = {
+        "status": "success",
+        "data": {"tool": "greenhouse", "write_actions": "all"},
+        "warnings": [],
+    }
+    sandbox.fault("get_integration", count=50, respond={"status": 200, "body": body})
+    staff = sign_in(own_portal().url)
+    assert staff.get("/").status_code == 200
+    items = staff.get("/api/v1/integrations").json()["integrations"]
+    assert all(i["status"] == "UNKNOWN" and i["upload"]["reason"] for i in items)
+    assert "off-spec" in caplog.text
