@@ -674,9 +674,11 @@ class KomboClient:
 
 def _is_link_local(host: str) -> bool:
     try:
-        address = ipaddress.ip_address(host)
+        address = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # ::ffff:169.254.169.254 is 169.254.169.254
     return address.is_link_local or address.is_multicast or address.is_unspecified
 
 

@@ -748,12 +748,17 @@ def test_three_redirects_are_followed(kombo, ada, sandbox):
         ("my-bucket.s3-website-eu-west-1.amazonaws.com", False),  # website hosting serves HTML
         ("ec2-1-2-3-4.compute.amazonaws.com", False),
         ("169.254.169.254", False),
+        ("::ffff:169.254.169.254", False),
+        ("fe80::1", False),
         ("metadata.google.internal", False),
         ("files.customer.example", True),  # PORTAL_KOMBO_DOWNLOAD_HOSTS
     ],
 )
 def test_download_hosts(host, allowed):
     client = KomboClient(
-        "k", download_hosts=frozenset({"files.customer.example", "169.254.169.254"})
+        "k",
+        download_hosts=frozenset(
+            {"files.customer.example", "169.254.169.254", "::ffff:169.254.169.254", "fe80::1"}
+        ),
     )
     assert client._allowed_host(host) is allowed
