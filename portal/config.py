@@ -42,6 +42,8 @@ DEFAULTS: dict[str, Any] = {
     "STATE_PATH": "",
     # Redis for several instances (machines); wins over STATE_PATH.
     "REDIS_URL": "",
+    # ClamAV daemon every accepted file is scanned by: "unix:/path" or "tcp:host:port"; empty = none.
+    "CLAMD": "",
     # How many Kombo action calls this process keeps in flight per integration (Kombo allows 30).
     "KOMBO_MAX_INFLIGHT": 12,
     # Seconds a request waits for one of those slots before the user is told "busy".

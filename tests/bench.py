@@ -1109,6 +1109,150 @@ def _render_page(report: dict[str, Any]) -> list[str]:
     ]
 
 
+# -- 6. file inspection (issue 9) ------------------------------------------------------------
+# In-process, no servers: how long check_upload takes (libmagic, the format's parser, the
+# SHA-256), over the 111-file corpus and for large PDFs and DOCXs, plus the pathological
+# inputs of tests/test_file_attacks.py. Run alone: python tests/bench.py --inspection
+
+
+import io  # noqa: E402 - section 6 only
+
+
+def _inspect_seconds(path: Path, name: str, attachment_type: str = "OTHER") -> tuple[float, str]:
+    from portal.filetype import FileRefused, check_upload
+
+    with path.open("rb") as fh:
+        started = time.perf_counter()
+        try:
+            verdict = check_upload(fh, filename=name, attachment_type=attachment_type).content_type
+        except FileRefused as refused:
+            verdict = "!" + refused.code
+        return time.perf_counter() - started, verdict
+
+
+def _docx_of_size(size: int) -> bytes:
+    """A real Word file (python-docx) with incompressible pictures up to about `size` bytes."""
+    import zipfile as _zipfile
+
+    base = samples.python_docx_cv()
+    out = io.BytesIO()
+    with _zipfile.ZipFile(io.BytesIO(base)) as src, _zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            dst.writestr(info, src.read(info))
+        left, number = size - len(base), 0
+        while left > 0:
+            number += 1
+            chunk = os.urandom(min(left, 4 * MIB))
+            dst.writestr(f"word/media/extra{number}.jpeg", chunk)
+            left -= len(chunk)
+    return out.getvalue()
+
+
+def bench_inspection(runs: int = 3) -> dict[str, Any]:
+    """p50/p95/max of check_upload over the corpus, and the time for 1, 10, 50 MB files."""
+    corpus = next(
+        (
+            p / "shared" / "mime-corpus"
+            for p in ROOT.parents
+            if (p / "shared" / "mime-corpus").is_dir()
+        ),
+        None,
+    )
+    out: dict[str, Any] = {}
+    if corpus is not None:
+        times = []
+        for path in sorted(corpus.iterdir()):
+            if path.name in ("labels.csv", "README.md") or not path.is_file():
+                continue
+            times.append(min(_inspect_seconds(path, path.name)[0] for _ in range(runs)))
+        out["corpus"] = {
+            "files": len(times),
+            "p50_ms": round(percentile(times, 50) * 1000, 2),
+            "p95_ms": round(percentile(times, 95) * 1000, 2),
+            "max_ms": round(max(times) * 1000, 2),
+        }
+    with tempfile.TemporaryDirectory(prefix="portal-inspect-") as tmp:
+        rows = []
+        for mib in (1, 10, 50):
+            for kind, build in (
+                ("PDF", lambda n: pdf_of_size(n, "inspect")),
+                ("DOCX", _docx_of_size),
+            ):
+                path = Path(tmp) / f"big.{kind.lower()}"
+                path.write_bytes(build(mib * MIB))
+                seconds, verdict = min(_inspect_seconds(path, path.name) for _ in range(runs))
+                rows.append(
+                    {"kind": kind, "mib": mib, "seconds": round(seconds, 3), "verdict": verdict}
+                )
+        # The worst shapes we know for each parser: many tiny PDF objects, text-dense RTF.
+        import pikepdf
+
+        with pikepdf.open(io.BytesIO(samples.reportlab_cv())) as pdf:
+            junk = [pdf.make_indirect(pikepdf.Dictionary(N=i)) for i in range(150_000)]
+            pdf.Root.Junk = pikepdf.Array(junk)
+            many = Path(tmp) / "many-objects.pdf"
+            pdf.save(many, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+        seconds, verdict = min(_inspect_seconds(many, many.name) for _ in range(runs))
+        rows.append(
+            {
+                "kind": "PDF, 150,000 objects",
+                "mib": round(many.stat().st_size / MIB, 1),
+                "seconds": round(seconds, 3),
+                "verdict": verdict,
+            }
+        )
+        dense = Path(tmp) / "dense.rtf"
+        dense.write_bytes(b"{\\rtf1\\ansi " + b"{\\b Jane} Doe \\par " * 250_000 + b"}")
+        seconds, verdict = min(_inspect_seconds(dense, dense.name) for _ in range(runs))
+        rows.append(
+            {
+                "kind": "RTF, 250,000 groups",
+                "mib": round(dense.stat().st_size / MIB, 1),
+                "seconds": round(seconds, 3),
+                "verdict": verdict,
+            }
+        )
+        out["large"] = rows
+        import test_file_attacks as attacks
+
+        worst = []
+        for case, (part, data) in sorted(attacks.PATHOLOGICAL.items()):
+            path = Path(tmp) / "patho.docx"
+            path.write_bytes(attacks._docx_with_part(part, data))
+            seconds, verdict = min(_inspect_seconds(path, "cv.docx") for _ in range(runs))
+            worst.append({"case": case, "ms": round(seconds * 1000, 2), "verdict": verdict})
+        out["pathological"] = worst
+    return out
+
+
+def render_inspection(result: dict[str, Any]) -> str:
+    lines = []
+    if "corpus" in result:
+        c = result["corpus"]
+        lines.append(
+            table(
+                ["corpus files", "p50", "p95", "max"],
+                [[str(c["files"]), f"{c['p50_ms']} ms", f"{c['p95_ms']} ms", f"{c['max_ms']} ms"]],
+            )
+        )
+    lines.append(
+        table(
+            ["file", "size", "inspection", "verdict"],
+            [
+                [r["kind"], f"{r['mib']} MB", f"{r['seconds']} s", r["verdict"]]
+                for r in result["large"]
+            ],
+        )
+    )
+    lines.append(
+        table(
+            ["pathological input", "inspection", "verdict"],
+            [[r["case"], f"{r['ms']} ms", r["verdict"]] for r in result["pathological"]],
+        )
+    )
+    return "\n\n".join(lines)
+
+
 # -- main ------------------------------------------------------------------------------------
 
 
@@ -1164,7 +1308,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer runs, 15 s of load")
     parser.add_argument("--sandbox-child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--sdk-child", nargs=5, help=argparse.SUPPRESS)
+    parser.add_argument("--inspection", action="store_true", help="only section 6, in-process")
     args = parser.parse_args()
+    if args.inspection:
+        print(render_inspection(bench_inspection()))
+        return
     if args.sandbox_child:
         run_sandbox_child(args.sandbox_child[1], int(args.sandbox_child[0]))
         return

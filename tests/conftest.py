@@ -325,3 +325,14 @@ def redis_server() -> Iterator[Any]:
     server = RedisServer()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def clamd_server() -> Iterator[Any]:
+    """A real clamd (Debian's) on a Unix socket and a loopback port, with test signatures."""
+    from daemons import ClamdServer
+
+    server = ClamdServer()
+    record("clamd", start_seconds=round(server.start_seconds, 2))
+    yield server
+    server.stop()

@@ -83,3 +83,59 @@ class RedisServer:
         self.proc.terminate()
         self.proc.wait(timeout=10)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+# A marker of our own, found by the custom .ndb signature below (any offset, any file type).
+CUSTOM_MARKER = b"PORTAL-TEST-MALWARE-5f1e9c"
+
+
+class ClamdServer:
+    """Debian's clamd on a Unix socket and a free loopback TCP port, with a signature
+    database written here: EICAR by its MD5 (.hdb; the official one ships in daily.cvd,
+    which cannot be downloaded here) and one custom body signature (.ndb)."""
+
+    def __init__(self) -> None:
+        import hashlib
+
+        binary = need("clamd", "clamav-daemon")
+        self.dir = tempfile.mkdtemp(prefix="portal-clamd-")
+        root = Path(self.dir)
+        (root / "db").mkdir()
+        (root / "db" / "portal.hdb").write_text(
+            f"{hashlib.md5(EICAR).hexdigest()}:{len(EICAR)}:Eicar-Test-Signature\n"  # noqa: S324
+        )
+        (root / "db" / "portal.ndb").write_text(f"Portal.Test.Custom-1:0:*:{CUSTOM_MARKER.hex()}\n")
+        self.socket_path = str(root / "clamd.sock")
+        self.port = bound_port()
+        (root / "clamd.conf").write_text(
+            "\n".join(
+                [
+                    "Foreground yes",
+                    f"LocalSocket {self.socket_path}",
+                    f"TCPSocket {self.port}",
+                    "TCPAddr 127.0.0.1",
+                    f"DatabaseDirectory {root / 'db'}",
+                    f"LogFile {root / 'clamd.log'}",
+                    f"PidFile {root / 'clamd.pid'}",
+                    "StreamMaxLength 100M",
+                    "MaxThreads 4",
+                    "",
+                ]
+            )
+        )
+        started = time.monotonic()
+        self.proc = subprocess.Popen(
+            [binary, "--config-file", str(root / "clamd.conf")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_listening(self.port, self.proc, "clamd", limit=60)
+        self.start_seconds = time.monotonic() - started
+        self.unix = f"unix:{self.socket_path}"
+        self.tcp = f"tcp:127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=20)
+        shutil.rmtree(self.dir, ignore_errors=True)

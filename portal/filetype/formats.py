@@ -1,0 +1,378 @@
+"""The formats we know: MIME types, what people call them, extensions, and categories.
+
+Pure data and small lookups; no parsing here. Messages never show a MIME type: a recruiter
+reads "a program" or "an Excel spreadsheet (.xlsx)", never "application/x-dosexec".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+ATTACHMENT_TYPES = ("CV", "COVER_LETTER", "OTHER")
+
+PDF = "application/pdf"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+DOC = "application/msword"
+ODT = "application/vnd.oasis.opendocument.text"
+RTF = "application/rtf"
+TXT = "text/plain"
+PNG = "image/png"
+JPEG = "image/jpeg"
+
+CONTENT_TYPE_PATTERN = re.compile(r"^[\w.-]+/[\w.-]+$", re.ASCII)  # Kombo's own pattern
+
+OCTET_STREAM = "application/octet-stream"
+ZIP = "application/zip"
+ENCRYPTED = "application/encrypted"
+IWORK = "application/vnd.apple.iwork"
+OLE_STORAGE = "application/x-ole-storage"
+
+
+@dataclass(frozen=True)
+class Format:
+    label: str  # for lists: "Word (.docx)"
+    phrase: str  # for sentences: "a Word document (.docx)"
+    extensions: tuple[str, ...]  # the first one is what we send
+
+
+FORMATS: dict[str, Format] = {
+    PDF: Format("PDF", "a PDF", (".pdf",)),
+    DOCX: Format("Word (.docx)", "a Word document (.docx)", (".docx",)),
+    DOC: Format("Word 97-2003 (.doc)", "a Word 97-2003 document (.doc)", (".doc",)),
+    ODT: Format("OpenDocument text (.odt)", "an OpenDocument text (.odt)", (".odt",)),
+    RTF: Format("Rich Text (.rtf)", "a Rich Text file (.rtf)", (".rtf",)),
+    TXT: Format("Plain text (.txt)", "a plain-text file", (".txt",)),
+    PNG: Format("PNG image", "a PNG image", (".png",)),
+    JPEG: Format("JPEG image", "a JPEG image", (".jpg", ".jpeg")),
+}
+DOCUMENTS = (PDF, DOCX, DOC, ODT, RTF, TXT)
+PORTAL_ALLOWED: dict[str, tuple[str, ...]] = {
+    "CV": DOCUMENTS,
+    "COVER_LETTER": DOCUMENTS,
+    "OTHER": (*DOCUMENTS, PNG, JPEG),
+}
+# What the file picker may offer beyond the extensions we send (Markdown is plain text).
+PICKER_EXTRA = {TXT: (".md", ".markdown"), JPEG: (".jpeg",)}
+SLOT_NOUNS = {
+    "CV": ("a CV", "CVs"),
+    "COVER_LETTER": ("a cover letter", "cover letters"),
+    "OTHER": ("an attachment", "attachments"),
+}
+
+# Other spellings of our types seen from libmagic versions and in ATS lists.
+ALIASES = {
+    "text/rtf": RTF,
+    "application/x-rtf": RTF,
+    "application/x-pdf": PDF,
+    "image/jpg": JPEG,
+    "image/pjpeg": JPEG,
+    "image/x-png": PNG,
+    "image/x-ms-bmp": "image/bmp",
+}
+
+_OOXML = "application/vnd.openxmlformats-officedocument."
+DOTX = _OOXML + "wordprocessingml.template"
+XLSX = _OOXML + "spreadsheetml.sheet"
+XLTX = _OOXML + "spreadsheetml.template"
+PPTX = _OOXML + "presentationml.presentation"
+PPSX = _OOXML + "presentationml.slideshow"
+POTX = _OOXML + "presentationml.template"
+DOCM = "application/vnd.ms-word.document.macroEnabled.12"
+DOTM = "application/vnd.ms-word.template.macroEnabled.12"
+XLSM = "application/vnd.ms-excel.sheet.macroEnabled.12"
+XLTM = "application/vnd.ms-excel.template.macroEnabled.12"
+PPTM = "application/vnd.ms-powerpoint.presentation.macroEnabled.12"
+PPSM = "application/vnd.ms-powerpoint.slideshow.macroEnabled.12"
+POTM = "application/vnd.ms-powerpoint.template.macroEnabled.12"
+XLS = "application/vnd.ms-excel"
+PPT = "application/vnd.ms-powerpoint"
+
+# [Content_Types].xml main-part content type (lower case) -> the package's registered type.
+OOXML_MAIN = {
+    _OOXML + "wordprocessingml.document.main+xml": DOCX,
+    _OOXML + "wordprocessingml.template.main+xml": DOTX,
+    "application/vnd.ms-word.document.macroenabled.main+xml": DOCM,
+    "application/vnd.ms-word.template.macroenabledtemplate.main+xml": DOTM,
+    _OOXML + "spreadsheetml.sheet.main+xml": XLSX,
+    _OOXML + "spreadsheetml.template.main+xml": XLTX,
+    "application/vnd.ms-excel.sheet.macroenabled.main+xml": XLSM,
+    "application/vnd.ms-excel.template.macroenabled.main+xml": XLTM,
+    "application/vnd.ms-excel.sheet.binary.macroenabled.main": (
+        "application/vnd.ms-excel.sheet.binary.macroEnabled.12"
+    ),
+    "application/vnd.ms-excel.addin.macroenabled.main+xml": (
+        "application/vnd.ms-excel.addin.macroEnabled.12"
+    ),
+    _OOXML + "presentationml.presentation.main+xml": PPTX,
+    _OOXML + "presentationml.slideshow.main+xml": PPSX,
+    _OOXML + "presentationml.template.main+xml": POTX,
+    "application/vnd.ms-powerpoint.presentation.macroenabled.main+xml": PPTM,
+    "application/vnd.ms-powerpoint.slideshow.macroenabled.main+xml": PPSM,
+    "application/vnd.ms-powerpoint.template.macroenabled.main+xml": POTM,
+    "application/vnd.ms-powerpoint.addin.macroenabled.main+xml": (
+        "application/vnd.ms-powerpoint.addin.macroEnabled.12"
+    ),
+}
+# A vbaProject.bin makes any package macro-enabled, whatever its content types claim.
+WITH_VBA = {DOCX: DOCM, DOTX: DOTM, XLSX: XLSM, XLTX: XLTM, PPTX: PPTM, PPSX: PPSM, POTX: POTM}
+ODF_TYPES = frozenset(
+    "application/vnd.oasis.opendocument." + kind
+    for kind in (
+        "text",
+        "text-template",
+        "text-master",
+        "text-web",
+        "spreadsheet",
+        "spreadsheet-template",
+        "presentation",
+        "presentation-template",
+        "graphics",
+        "graphics-template",
+        "chart",
+        "chart-template",
+        "formula",
+        "formula-template",
+        "image",
+        "image-template",
+        "base",
+    )
+)
+TEMPLATES = frozenset({DOTX, XLTX, POTX} | {t for t in ODF_TYPES if t.endswith("-template")})
+
+ARCHIVES = frozenset(
+    {
+        ZIP,
+        "application/gzip",
+        "application/x-gzip",
+        "application/x-7z-compressed",
+        "application/x-rar",
+        "application/vnd.rar",
+        "application/x-rar-compressed",
+        "application/x-tar",
+        "application/x-bzip",
+        "application/x-bzip2",
+        "application/x-xz",
+        "application/zstd",
+        "application/x-zstd",
+        "application/x-lzip",
+        "application/x-lzma",
+        "application/x-compress",
+        "application/x-cpio",
+        "application/x-archive",
+        "application/java-archive",
+        "application/vnd.android.package-archive",
+        "application/x-iso9660-image",
+        "application/x-apple-diskimage",
+        "application/vnd.ms-cab-compressed",
+        "application/x-arj",
+        "application/x-lha",
+        "application/x-lzh-compressed",
+        "application/x-stuffit",
+        "application/x-xar",
+        "application/x-rpm",
+        "application/vnd.debian.binary-package",
+        "application/epub+zip",
+    }
+)
+EXECUTABLES = frozenset(
+    {
+        "application/x-executable",
+        "application/x-pie-executable",
+        "application/x-sharedlib",
+        "application/x-mach-binary",
+        "application/x-dosexec",
+        "application/x-msdownload",
+        "application/vnd.microsoft.portable-executable",
+        "application/x-msi",
+        "application/x-ms-installer",
+        "application/x-object",
+        "application/x-coredump",
+        "application/x-elf",
+        "application/x-java-applet",
+        "application/x-bytecode.python",
+        "application/wasm",
+        "application/x-ms-shortcut",
+        "application/x-ms-ne-executable",
+        "application/javascript",
+        "text/javascript",
+        "application/hta",
+        "text/x-php",
+        "text/x-python",
+        "text/x-perl",
+        "text/x-ruby",
+        "text/x-lua",
+        "text/x-tcl",
+        "text/x-awk",
+        "text/x-nawk",
+        "text/x-gawk",
+        "text/x-msdos-batch",
+    }
+)
+# Names a packaged file may not have: Windows runs (or opens in a script host) each of these
+# on a double click, whatever the bytes look like.
+EXECUTABLE_EXTENSIONS = frozenset(
+    [
+        "exe",
+        "scr",
+        "com",
+        "pif",
+        "bat",
+        "cmd",
+        "vbs",
+        "vbe",
+        "js",
+        "jse",
+        "wsf",
+        "wsh",
+        "wsc",
+        "hta",
+        "ps1",
+        "psm1",
+        "msi",
+        "msp",
+        "dll",
+        "cpl",
+        "jar",
+        "lnk",
+        "reg",
+        "inf",
+        "chm",
+        "scf",
+        "url",
+        "iso",
+        "img",
+        "vhd",
+        "vhdx",
+        "appx",
+        "msix",
+        "sh",
+        "py",
+        "pl",
+        "rb",
+        "php",
+        "application",
+        "gadget",
+        "mst",
+        "msc",
+    ]
+)
+
+# Refused types with a recruiter-friendly description and, where useful, a way out.
+DESCRIPTIONS = {
+    XLSX: "an Excel spreadsheet (.xlsx)",
+    XLS: "an Excel 97-2003 spreadsheet (.xls)",
+    PPTX: "a PowerPoint presentation (.pptx)",
+    PPT: "a PowerPoint 97-2003 presentation (.ppt)",
+    "application/vnd.oasis.opendocument.spreadsheet": "an OpenDocument spreadsheet (.ods)",
+    "application/vnd.oasis.opendocument.presentation": "an OpenDocument presentation (.odp)",
+    IWORK: "an Apple Pages, Numbers or Keynote file",
+    "text/html": "a web page (HTML)",
+    "application/xhtml+xml": "a web page (XHTML)",
+    "text/xml": "an XML file",
+    "application/xml": "an XML file",
+    "image/svg+xml": "an SVG image",
+    "image/heic": "an HEIC photo",
+    "image/heif": "an HEIF photo",
+    "image/avif": "an AVIF image",
+    "image/webp": "a WebP image",
+    "image/gif": "a GIF image",
+    "image/tiff": "a TIFF image",
+    "image/bmp": "a BMP image",
+    "application/vnd.wordperfect": "a WordPerfect document",
+    "text/csv": "a CSV table",
+    ENCRYPTED: "a password-protected Office file",
+}
+HINTS = {
+    IWORK: "Export it to PDF (File > Export To > PDF) and try again.",
+    "image/heic": "Save it as JPEG and try again.",
+    "image/heif": "Save it as JPEG and try again.",
+    "text/html": "Save or print it as PDF and try again.",
+    "application/xhtml+xml": "Save or print it as PDF and try again.",
+    "application/vnd.wordperfect": "Save it as .docx or PDF and try again.",
+}
+
+
+def canonical(mime: str) -> str:
+    """Lower-case a MIME type, drop parameters and map aliases to the spelling we use."""
+    mime = mime.split(";")[0].strip().lower()
+    for ours in FORMATS:
+        if ours.lower() == mime:
+            return ours
+    return ALIASES.get(mime, mime)
+
+
+def format_label(content_type: str | None) -> str | None:
+    """A person's name for a MIME type we know ("PDF", "Word (.docx)"), else None."""
+    fmt = FORMATS.get(canonical(content_type)) if content_type else None
+    return fmt.label if fmt else None
+
+
+def extensions_for(content_type: str) -> tuple[str, ...] | None:
+    """Extensions that fit the type (first is canonical), or None for a type we do not know."""
+    fmt = FORMATS.get(canonical(content_type))
+    return fmt.extensions if fmt else None
+
+
+def describe(mime: str) -> str:
+    """A phrase for a type, e.g. 'a web page (HTML)'; never the MIME type itself."""
+    if mime in FORMATS:
+        return FORMATS[mime].phrase
+    if mime in DESCRIPTIONS:
+        return DESCRIPTIONS[mime]
+    major = mime.split("/")[0]
+    return {"image": "an image", "video": "a video", "audio": "a sound file"}.get(
+        major, "a kind of file"
+    ) + " we do not take"
+
+
+def labels(mimes: Iterable[str]) -> str:
+    """Join format labels for a sentence: 'PDF, Word (.docx) or Plain text (.txt)'."""
+    names = [FORMATS[m].label for m in mimes]
+    if len(names) < 2:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def is_executable(mime: str) -> bool:
+    """Programs and scripts, by type."""
+    return mime in EXECUTABLES or "script" in mime or "executable" in mime
+
+
+def is_macro_enabled(mime: str) -> bool:
+    return "macroenabled" in mime.lower()
+
+
+def megabytes(n: int) -> str:
+    """Sizes as people read them: 10485760 -> '10 MB', 1500 -> '1.5 KB'."""
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f}".removesuffix(".0") + " KB"
+    return f"{n / (1024 * 1024):.1f}".removesuffix(".0") + " MB"
+
+
+# Field instructions that run a program or fetch content when the document is opened or its
+# fields updated (the 2017 DDE attacks; INCLUDEPICTURE/INCLUDETEXT/IMPORT fetch files).
+# Word, RTF and .doc share them; HYPERLINK, PAGE, TOC and the rest are ordinary.
+FIELD_WORDS = {
+    "dde": "a DDE field, which can start a program",
+    "ddeauto": "a DDE field, which can start a program",
+    "includepicture": "a field that fetches a picture from elsewhere",
+    "includetext": "a field that fetches text from elsewhere",
+    "include": "a field that fetches text from elsewhere",
+    "import": "a field that imports a file from elsewhere",
+}
+
+
+def field_problem(instruction: str) -> str:
+    """Words for a field instruction that runs or fetches something, or ''."""
+    words = instruction.replace('"', " ").replace("'", " ").lstrip("\\ ").split(None, 1)
+    return FIELD_WORDS.get(words[0].lower(), "") if words else ""
+
+
+def local_target(target: str) -> bool:
+    """file: URLs and UNC paths (Windows fetches them, sending the user's credentials)."""
+    text = target.strip().lower()
+    return text.startswith(("file:", "\\\\", "//", "smb:", "mhtml:", "\\??\\")) or (
+        len(text) > 2 and text[1] == ":" and text[2] in "\\/"
+    )

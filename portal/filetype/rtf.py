@@ -1,0 +1,164 @@
+"""Rich Text: objects, remote templates and fields.
+
+RTF's control words are literal (Word reads ``\\objdata`` only when it is spelt so), which
+gives a linear first pass with ``bytes.find``: any ``\\obj…`` control word (``\\object``,
+``\\objdata``, ``\\objemb``, ``\\objupdate``, …) means an embedded object, and an RTF CV has no
+business carrying one (OLE Packages, Equation Editor objects, links), so it is refused.
+Files up to 1 MB are also read by oletools' ``rtfobj`` (the maintained RTF object parser,
+which knows the obfuscations: junk in the hex, odd nesting, ``\\bin``), as a second opinion;
+it is pure Python, too slow for the largest files within our time budget.
+
+Each ``{\\*\\template …}`` and ``\\fldinst`` group is then read as Word reads it (escaped and
+``\\'hh`` / ``\\uN`` characters decoded, formatting dropped, nested fields replaced by their
+results), and a template on another server or a DDE / INCLUDE* / IMPORT field is refused.
+Pictures and HYPERLINK fields are what CVs have, and stay fine.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
+
+from portal.filetype.formats import RTF, field_problem, local_target
+from portal.filetype.limits import Budget, Finding, TooComplex
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)  # oletools' old pyparsing names
+    from oletools import rtfobj
+
+Inspector = Callable[[bytes], Finding]
+
+MAX_RTFOBJ_BYTES = 1024 * 1024  # rtfobj's pure-Python pass, as a second opinion
+MAX_DESTINATION = 64 * 1024  # bytes of one template or field group we read
+MAX_GROUPS = 100_000  # template and field groups we read in one file
+_SPECIAL = re.compile(rb"[\\{}]")  # one character class: linear, no repetition
+_BREAKS = {b"par", b"line", b"tab", b"cell", b"sect", b"page"}
+logging.getLogger("rtfobj").setLevel(logging.CRITICAL)
+
+
+def inspect_rtf(f: BinaryIO, size: int, budget: Budget, inspect: Inspector) -> Finding:
+    """Refuse RTF with objects, a remote template or fields that run or fetch things."""
+    f.seek(0)
+    data = f.read()
+    try:
+        if next(_control_words(data, b"obj"), None) is not None or _rtfobj_objects(data):
+            return Finding(RTF, "file_embedded_files", "an embedded object")
+        for count, at in enumerate(_control_words(data, b"template")):
+            if count >= MAX_GROUPS:
+                return Finding(RTF, "file_too_complex")
+            if _remote(_destination_text(data, at + len(b"\\template"), budget)):
+                return Finding(RTF, "file_remote_content", "a template on another server")
+        for count, at in enumerate(_control_words(data, b"fldinst")):
+            if count >= MAX_GROUPS:
+                return Finding(RTF, "file_too_complex")
+            words = field_problem(_destination_text(data, at + len(b"\\fldinst"), budget))
+            if words:
+                return Finding(RTF, "file_remote_content", words)
+    except TooComplex:
+        return Finding(RTF, "file_too_complex")
+    return Finding(RTF)
+
+
+def _rtfobj_objects(data: bytes) -> bool:
+    """rtfobj's verdict on small files: did it find any object?"""
+    if len(data) > MAX_RTFOBJ_BYTES:
+        return False
+    parser = rtfobj.RtfObjParser(data)
+    try:
+        parser.parse()
+    except Exception:  # rtfobj on hostile input: our own pass has spoken already
+        return False
+    return bool(parser.objects)
+
+
+def _control_words(data: bytes, prefix: bytes) -> Iterator[int]:
+    """Offsets of control words starting with `prefix` (``\\\\obj`` is text: an escaped
+    backslash, then letters)."""
+    needle = b"\\" + prefix
+    at = data.find(needle)
+    while at >= 0:
+        run, i = 0, at
+        while i > 0 and data[i - 1] == 0x5C:  # backslashes right before ours
+            run, i = run + 1, i - 1
+        if run % 2 == 0:
+            yield at
+        at = data.find(needle, at + len(needle))
+
+
+def _destination_text(data: bytes, start: int, budget: Budget) -> str:
+    """The text of the group that `start` is in, up to its closing brace, as Word reads it:
+    escapes decoded, control words dropped, ignorable and nested field instructions skipped
+    (a nested field counts by its result)."""
+    budget.tick()
+    out: list[str] = []
+    end = min(len(data), start + MAX_DESTINATION)
+    depth, skip_from = 0, None  # skip_from: depth of a group we are skipping
+    pos = start
+    while pos < end:
+        match = _SPECIAL.search(data, pos, end)
+        stop = match.start() if match else end
+        if skip_from is None:
+            out.append(
+                data[pos:stop].replace(b"\r", b"").replace(b"\n", b"").decode("cp1252", "replace")
+            )
+        if match is None:
+            break
+        char = data[stop : stop + 1]
+        pos = stop + 1
+        if char == b"{":
+            depth += 1
+            head = data[pos : pos + 9]
+            if skip_from is None and (head.startswith(b"\\*") or head.startswith(b"\\fldinst")):
+                skip_from = depth
+        elif char == b"}":
+            if skip_from == depth:
+                skip_from = None
+            depth -= 1
+            if depth < 0:
+                break
+        else:
+            pos, text = _escape(data, pos, end)
+            if skip_from is None:
+                out.append(text)
+    return "".join(out)
+
+
+def _escape(data: bytes, pos: int, end: int) -> tuple[int, str]:
+    """Read what follows a backslash at pos-1: (new position, text it stands for)."""
+    nxt = data[pos : pos + 1]
+    if nxt in (b"\\", b"{", b"}"):
+        return pos + 1, nxt.decode()
+    if nxt == b"'":
+        try:
+            return pos + 3, bytes.fromhex(data[pos + 1 : pos + 3].decode("ascii")).decode("cp1252")
+        except (ValueError, UnicodeDecodeError):
+            return pos + 3, ""
+    j = pos
+    while j < end and j - pos < 32 and (data[j : j + 1].isalpha()):
+        j += 1
+    word = data[pos:j]
+    k = j
+    while (
+        k < end
+        and k - j < 11
+        and (data[k : k + 1].isdigit() or (k == j and data[k : k + 1] == b"-"))
+    ):
+        k += 1
+    param = data[j:k]
+    if k < end and data[k : k + 1] == b" ":
+        k += 1
+    if not word:
+        return pos + 1, ""  # a control symbol (\~, \-, \*): no text for us
+    if word == b"u" and param.lstrip(b"-").isdigit():
+        if data[k : k + 1] == b"?":  # the usual one-character ANSI fallback
+            k += 1
+        return k, chr(int(param) % 65536)
+    return k, " " if word in _BREAKS else ""
+
+
+def _remote(path: str) -> bool:
+    text = path.strip()
+    return "://" in text or local_target(text)
