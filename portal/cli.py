@@ -212,12 +212,23 @@ def _gunicorn(bind: str) -> None:
 @click.option(
     "--applications", default=200, show_default=True, help="Applications per integration."
 )
-def sandbox(host: str, port: int, api_key: str | None, applications: int) -> None:
+@click.option(
+    "--variants",
+    is_flag=True,
+    help="Add the 'messy' integration: nulls, unknown types, many scripts, 3,000 attachments.",
+)
+def sandbox(host: str, port: int, api_key: str | None, applications: int, variants: bool) -> None:
     """Run the Kombo sandbox alone (an emulator of the Kombo API endpoints the portal uses)."""
     from portal.sandbox import DEFAULT_API_KEY, serve
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    serve(host=host, port=port, api_key=api_key or DEFAULT_API_KEY, applications=applications)
+    serve(
+        host=host,
+        port=port,
+        api_key=api_key or DEFAULT_API_KEY,
+        applications=applications,
+        variants=variants,
+    )
 
 
 @main.command("demo-partner")

@@ -49,6 +49,9 @@ DEFAULTS: dict[str, Any] = {
     # Seconds a request waits for one of those slots before the user is told "busy".
     "KOMBO_SLOT_WAIT": 10.0,
     "INTEGRATION_CACHE_SECONDS": 60,
+    # Finding the newest applications: page size and most pages read per date window.
+    "KOMBO_SCAN_PAGE_SIZE": 250,
+    "KOMBO_SCAN_PAGES": 8,
     # Pauses between looks at the candidate's attachments after an upload of unknown outcome.
     "RECONCILE_WAITS": [0.5, 1.5, 3.0],
     "SESSION_COOKIE_NAME": "portal_session",

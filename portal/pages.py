@@ -75,8 +75,9 @@ def _search(
         if args.get("email"):
             return applications.by_email(principal, iid, args["email"]), None, None, jobs, "email"
         if args.get("q") is not None and not args.get("job_id"):
-            jobs, _ = applications.jobs(iid, args["q"])
-            return [], None, None, jobs, "jobs"
+            # Kombo's cursor is kept, so every open job is reachable without typing.
+            jobs, nxt = applications.jobs(iid, args["q"], args.get("cursor"))
+            return [], nxt, None, jobs, "jobs"
         if args.get("job_id"):
             found, nxt = applications.by_job(principal, iid, args["job_id"], args.get("cursor"))
             return found, nxt, None, jobs, "job"

@@ -176,7 +176,7 @@ UPLOAD_FAULTS = [
         id="unknown-error",
     ),
     pytest.param(
-        {"status": 418, "code": "PLATFORM.BRAND_NEW_CODE"}, 502, "ats_error", 0, id="future-code"
+        {"status": 418, "code": "PLATFORM.BRAND_NEW_CODE"}, 422, "ats_refused", 0, id="future-code"
     ),
 ]
 

@@ -20,6 +20,7 @@ from typing import Any
 from .data import Application, Attachment, Dataset, Integration
 from .faults import FaultQueue
 from .ids import iso_ms, make_id, now_ms
+from .settings import SettingsStore
 
 # The request log is for tests and debugging; cap it so a long load test can't eat memory.
 REQUEST_LOG_LIMIT = 100_000
@@ -49,6 +50,7 @@ class SandboxState:
         self.dataset = dataset
         self.concurrency_limit = concurrency_limit
         self.faults = FaultQueue(set(dataset.behaviour_by_id))
+        self.settings = SettingsStore()
         self.lock = threading.Lock()
         # Wakes sleeping delay faults when the server stops, so no thread lingers.
         self.stopping = threading.Event()
