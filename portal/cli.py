@@ -46,6 +46,7 @@ def serve(host: str, port: int, dev: bool, applications: int) -> None:
     try:
         if sandbox_mode:
             _setup_sandbox_mode(host, port, applications, children)
+        _default_store()
         _check_config()
         if dev:
             from portal import create_app
@@ -85,7 +86,6 @@ def _setup_sandbox_mode(host: str, port: int, applications: int, children: list[
         "PORTAL_KOMBO_DOWNLOAD_HOSTS": json.dumps(["127.0.0.1"]),
         "PORTAL_INTEGRATIONS": json.dumps([i["id"] for i in integrations]),
         "PORTAL_SECRET_KEY": os.environ.get("PORTAL_SECRET_KEY") or secrets.token_urlsafe(32),
-        "PORTAL_STATE_PATH": str(Path(tempfile.mkdtemp(prefix="portal-")) / "state.sqlite3"),
         "PORTAL_PARTNERS": json.dumps(
             {
                 DEMO_PARTNER: {
@@ -132,6 +132,14 @@ def _setup_sandbox_mode(host: str, port: int, applications: int, children: list[
         ),
         err=True,
     )
+
+
+def _default_store() -> None:
+    """Every worker must share used tokens, sessions and throttles: without PORTAL_STATE_PATH
+    or PORTAL_REDIS_URL, a SQLite file in a folder only we can read (mkdtemp: mode 0700)."""
+    if not (os.environ.get("PORTAL_STATE_PATH") or os.environ.get("PORTAL_REDIS_URL")):
+        folder = Path(tempfile.mkdtemp(prefix="portal-"))
+        os.environ["PORTAL_STATE_PATH"] = str(folder / "state.sqlite3")
 
 
 def _browser_host(host: str) -> str:
@@ -248,7 +256,7 @@ def embed_token(
     parent_origin: str | None,
 ) -> None:
     """Print a signed embed token, as a partner's backend would mint it (token alone on stdout)."""
-    from portal.access import mint_embed_token
+    from portal.tokens import mint_embed_token
 
     partners = _partners()
     if partner not in partners:

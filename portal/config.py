@@ -38,7 +38,15 @@ DEFAULTS: dict[str, Any] = {
     "DOWNLOAD_URL_TTL": 300,
     "STAFF_IDLE_TIMEOUT": 30 * 60,
     "STAFF_ABSOLUTE_TIMEOUT": 9 * 3600,
-    # Shared state (token replay, upload locks) for several worker processes; empty = in memory.
+    # Throttles (Flask-Limiter notation), counted in the shared store across every worker.
+    # Failed sign-ins, per account and per client address: then 429 with Retry-After.
+    "SIGNIN_FAILURE_LIMIT": "5 per minute",
+    # Embed exchanges per partner (tokens its secret signed; unsigned ones per address).
+    "EMBED_EXCHANGE_LIMIT": "300 per minute",
+    # JSON API calls per session (staff cookie or embed bearer).
+    "API_LIMIT": "600 per minute",
+    # Shared state (used tokens, sessions, throttles, upload locks) for several worker
+    # processes; empty = in memory (one process only: gunicorn refuses more workers).
     "STATE_PATH": "",
     # Redis for several instances (machines); wins over STATE_PATH.
     "REDIS_URL": "",

@@ -8,10 +8,11 @@ and XHR, an HTML page otherwise; never a stack trace.
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 from typing import Any
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, g, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from portal.kombo import KomboBadResponse, KomboConnectionError, KomboError
@@ -215,8 +216,13 @@ def render_error(err: PortalError) -> Any:
     """Answer with the error as JSON or as a page."""
     body = error_body(err)
     if wants_json():
-        return jsonify(error=body), err.status
-    return render_template("errors/error.html", error=body, status=err.status), err.status
+        resp = jsonify(error=body)
+    else:
+        resp = make_response(render_template("errors/error.html", error=body, status=err.status))
+    resp.status_code = err.status
+    if err.retry_after is not None:
+        resp.headers["Retry-After"] = str(max(1, math.ceil(err.retry_after)))
+    return resp
 
 
 _HTTP_MESSAGES = {
@@ -225,6 +231,7 @@ _HTTP_MESSAGES = {
     404: ("not_found", "That page or item does not exist, or you have no access to it."),
     405: ("method_not_allowed", "That is not allowed here."),
     413: ("file_too_large", "This file is too large for the portal."),
+    429: ("too_many_requests", "Too many requests in a short time. Wait a minute and try again."),
 }
 
 

@@ -1,0 +1,177 @@
+"""Throttles: failed sign-ins, the embed exchange, the JSON API; counted in the shared store.
+
+Flask-Limiter does the bookkeeping (limit strings, per-route keys, conditional deduction,
+429 with Retry-After). Its counters live in our `Store` through `StoreStorage` below,
+whatever the deployment: Flask-Limiter's own memory storage would give each gunicorn
+worker its own counters (N workers, N times the budget), and one code path over the store
+every worker already shares (memory for one process, SQLite for one machine, Redis for
+several) keeps one place to look and one key prefix.
+
+Limits (configurable, Flask-Limiter's notation):
+- SIGNIN_FAILURE_LIMIT per account and per client address, counting failures only;
+- EMBED_EXCHANGE_LIMIT per partner (whose secret signed the token; unsigned ones per address);
+- API_LIMIT per session (staff cookie or embed bearer).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from typing import Any
+
+from flask import Flask, Response, current_app, request
+from flask_limiter import Limiter, RequestLimit
+from limits.storage import Storage
+
+from portal import tokens
+from portal.errors import PortalError
+from portal.security import json_body
+from portal.state import Store
+
+
+class StoreStorage(Storage):
+    """A `limits` storage over our Store (fixed windows: `incr` with expiry)."""
+
+    STORAGE_SCHEME = ["portal"]
+
+    def __init__(self, uri: str | None = None, *, store: Store, **options: Any) -> None:
+        super().__init__(uri, **options)
+        self.store = store
+
+    @property
+    def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
+        return (OSError,)
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        count = 0
+        for _ in range(amount):
+            count = self.store.incr("limit:" + key, expiry)
+        if count == amount:  # this call opened the window: remember when it closes
+            self.store.put("limit-until:" + key, json.dumps(time.time() + expiry), expiry)
+        return count
+
+    def get(self, key: str) -> int:
+        value = self.store.get("limit:" + key)
+        return int(value) if value is not None else 0
+
+    def get_expiry(self, key: str) -> float:
+        value = self.store.get("limit-until:" + key)
+        return float(value) if value is not None else time.time()
+
+    def check(self) -> bool:
+        return True
+
+    def reset(self) -> int | None:
+        return None
+
+    def clear(self, key: str) -> None:
+        self.store.release("limit:" + key)
+        self.store.release("limit-until:" + key)
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()[:32]
+
+
+def client_address() -> str:
+    """The client's address (behind a proxy: what the proxy handed gunicorn)."""
+    return request.remote_addr or "unknown"
+
+
+def _account() -> str:
+    return "acct:" + _digest(str(request.form.get("email", "")).strip().lower())
+
+
+def _address() -> str:
+    return "addr:" + client_address()
+
+
+def _partner() -> str:
+    try:
+        body = json_body()
+    except PortalError:
+        body = None  # the view answers the bad body; it still counts against the address
+    token = body.get("token") if isinstance(body, dict) else None
+    partner = tokens.signed_partner(token)
+    return f"partner:{partner}" if partner else f"unsigned:{client_address()}"
+
+
+def _session() -> str:
+    bearer = request.headers.get("Authorization", "")
+    if bearer.startswith("Bearer "):
+        return "bearer:" + _digest(bearer)
+    cookie = request.cookies.get(current_app.config["SESSION_COOKIE_NAME"], "")
+    return "cookie:" + _digest(cookie)
+
+
+def _no_credentials() -> bool:
+    name = current_app.config["SESSION_COOKIE_NAME"]
+    return not (request.headers.get("Authorization") or request.cookies.get(name))
+
+
+def _failed(resp: Response) -> bool:
+    return resp.status_code == 401
+
+
+def _too_many(limit: RequestLimit) -> Response | None:
+    """The 429 in plain words (a page for the sign-in form, JSON for the API)."""
+    retry = max(1, int(limit.reset_at - time.time()))
+    raise PortalError(
+        429,
+        "too_many_requests",
+        _MESSAGES.get(request.endpoint or "", _MESSAGES[""]).format(wait=_wait_words(retry)),
+        retry_after=retry,
+    )
+
+
+_MESSAGES = {
+    "auth.signin": "Too many failed sign-ins. Wait {wait} and try again, "
+    "or ask your administrator to check your account.",
+    "api.embed_session": "Too many sessions were started for this partner. Wait {wait}.",
+    "": "Too many requests in a short time. Wait {wait} and try again.",
+}
+
+
+def _wait_words(seconds: int) -> str:
+    return "a minute" if seconds > 50 else f"{seconds} seconds"
+
+
+def init_app(app: Flask) -> None:
+    """A Limiter for this app on the shared store, and the limits on their views."""
+    limiter = Limiter(
+        key_func=client_address,
+        storage_uri="portal://",
+        storage_options={"store": app.extensions["portal.state"]},
+        # Retry-After is set on the 429 itself (errors.render_error); Flask-Limiter's headers
+        # would put a Retry-After on every answer of a limited route.
+        headers_enabled=False,
+        key_prefix="portal",
+    )
+    limiter.init_app(app)
+    app.extensions["portal.limiter"] = limiter
+    views = app.view_functions
+    cfg = app.config
+    signin = views["auth.signin"]
+    for key in (_account, _address):
+        signin = limiter.limit(
+            cfg["SIGNIN_FAILURE_LIMIT"],
+            key_func=key,
+            methods=["POST"],
+            deduct_when=_failed,
+            on_breach=_too_many,
+            scope="signin-" + key.__name__,
+        )(signin)
+    views["auth.signin"] = signin
+    views["api.embed_session"] = limiter.limit(
+        cfg["EMBED_EXCHANGE_LIMIT"], key_func=_partner, on_breach=_too_many, scope="exchange"
+    )(views["api.embed_session"])
+    for endpoint, view in list(views.items()):
+        if endpoint.startswith("api.") and endpoint not in ("api.embed_session", "api.download"):
+            views[endpoint] = limiter.limit(
+                cfg["API_LIMIT"],
+                key_func=_session,
+                exempt_when=_no_credentials,
+                on_breach=_too_many,
+                scope="api",
+            )(view)
