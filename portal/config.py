@@ -45,6 +45,9 @@ DEFAULTS: dict[str, Any] = {
     "EMBED_EXCHANGE_LIMIT": "300 per minute",
     # JSON API calls per session (staff cookie or embed bearer).
     "API_LIMIT": "600 per minute",
+    # Reverse proxies in front that append the client to X-Forwarded-For (nginx: 1). 0 = none:
+    # the socket's peer is the client, and X-Forwarded-For is ignored.
+    "PROXY_HOPS": 0,
     # Shared state (used tokens, sessions, throttles, upload locks) for several worker
     # processes; empty = in memory (one process only: gunicorn refuses more workers).
     "STATE_PATH": "",

@@ -23,6 +23,7 @@ from typing import Any
 from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter, RequestLimit
 from limits.storage import Storage
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import tokens
 from portal.errors import PortalError
@@ -75,7 +76,8 @@ def _digest(value: str) -> str:
 
 
 def client_address() -> str:
-    """The client's address (behind a proxy: what the proxy handed gunicorn)."""
+    """The client's address (PROXY_HOPS > 0: from X-Forwarded-For, set by our own proxies only;
+    a client's own X-Forwarded-For is never believed, or it could pick its throttle bucket)."""
     return request.remote_addr or "unknown"
 
 
@@ -139,6 +141,9 @@ def _wait_words(seconds: int) -> str:
 
 def init_app(app: Flask) -> None:
     """A Limiter for this app on the shared store, and the limits on their views."""
+    hops = int(app.config["PROXY_HOPS"])
+    if hops:  # behind nginx: the client is the address the nearest `hops` proxies saw
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=0, x_host=0)  # type: ignore[method-assign]
     limiter = Limiter(
         key_func=client_address,
         storage_uri="portal://",

@@ -458,3 +458,30 @@ def test_bad_json_on_the_exchange_is_a_clear_400(portal, body, status, code):
         )
         assert resp.status_code == status, (path, resp.text[:200])
         assert resp.json()["error"]["code"] == code
+
+
+def test_a_forged_forwarded_for_does_not_pick_the_throttle_bucket(fresh):
+    for i in range(5):
+        resp = _try_sign_in_from(fresh.url, f"10.0.0.{i}", f"guess{i}@example.com")
+        assert resp.status_code == 401
+    _assert_throttled(_try_sign_in_from(fresh.url, "10.0.0.99", STAFF_EMAIL, STAFF_PASSWORD))
+
+
+def test_behind_our_proxy_the_forwarded_client_is_counted(sandbox):
+    server = ServerThread(create_app(portal_config(sandbox, PROXY_HOPS=1))).start()
+    try:
+        for i in range(5):
+            resp = _try_sign_in_from(server.url, "203.0.113.7", f"guess{i}@example.com")
+            assert resp.status_code == 401
+        _assert_throttled(_try_sign_in_from(server.url, "203.0.113.7", STAFF_EMAIL, STAFF_PASSWORD))
+        # Another client behind the same proxy is not locked out by the first one's guesses.
+        ok = _try_sign_in_from(server.url, "198.51.100.8", STAFF_EMAIL, STAFF_PASSWORD)
+        assert ok.status_code == 302
+    finally:
+        server.stop()
+
+
+def _try_sign_in_from(base, forwarded_for, email, password="wrong"):
+    client = Client(base)
+    client.http.headers["X-Forwarded-For"] = forwarded_for
+    return _try_sign_in(client, email, password)
