@@ -1,5 +1,5 @@
 """The `portal` command: serve the portal (on the sandbox when no Kombo key is set), run the
-sandbox alone, mint an embed token for trying the embed, hash a staff password."""
+sandbox alone, mint an embed or revocation token for trying the embed, hash a staff password."""
 
 from __future__ import annotations
 
@@ -272,6 +272,20 @@ def embed_token(
         parent_origin=parent_origin,
     )
     click.echo(token)
+
+
+@main.command("revoke-token")
+@click.option("--partner", required=True, help="Partner id from PORTAL_PARTNERS.")
+@click.option("--user", default=None, help="End only this user's sessions (the embed token's sub).")
+def revoke_token(partner: str, user: str | None) -> None:
+    """Print a revocation token, as a partner's backend would sign it to end its sessions
+    (POST it as {"token": ...} to /api/v1/embed/revoke)."""
+    from portal.tokens import mint_revoke_token
+
+    partners = _partners()
+    if partner not in partners:
+        raise click.ClickException(f"unknown partner {partner!r}: set PORTAL_PARTNERS")
+    click.echo(mint_revoke_token(partner, secret=partners[partner]["secrets"][-1], user=user))
 
 
 def _partners() -> dict[str, Any]:

@@ -131,6 +131,7 @@ _MESSAGES = {
     "auth.signin": "Too many failed sign-ins. Wait {wait} and try again, "
     "or ask your administrator to check your account.",
     "api.embed_session": "Too many sessions were started for this partner. Wait {wait}.",
+    "api.revoke_embed_sessions": "Too many calls from this partner. Wait {wait}.",
     "": "Too many requests in a short time. Wait {wait} and try again.",
 }
 
@@ -155,7 +156,7 @@ def init_app(app: Flask) -> None:
     )
     limiter.init_app(app)
     app.extensions["portal.limiter"] = limiter
-    views = app.view_functions
+    views: Any = app.view_functions  # Flask-Limiter's decorator types do not fit Flask's
     cfg = app.config
     signin = views["auth.signin"]
     for key in (_account, _address):
@@ -168,11 +169,13 @@ def init_app(app: Flask) -> None:
             scope="signin-" + key.__name__,
         )(signin)
     views["auth.signin"] = signin
-    views["api.embed_session"] = limiter.limit(
-        cfg["EMBED_EXCHANGE_LIMIT"], key_func=_partner, on_breach=_too_many, scope="exchange"
-    )(views["api.embed_session"])
+    # Partner calls (the exchange, and the backend's revoke-all) count per partner.
+    for endpoint in _PARTNER_CALLS:
+        views[endpoint] = limiter.limit(
+            cfg["EMBED_EXCHANGE_LIMIT"], key_func=_partner, on_breach=_too_many, scope="partner"
+        )(views[endpoint])
     for endpoint, view in list(views.items()):
-        if endpoint.startswith("api.") and endpoint not in ("api.embed_session", "api.download"):
+        if endpoint.startswith("api.") and endpoint not in (*_PARTNER_CALLS, "api.download"):
             views[endpoint] = limiter.limit(
                 cfg["API_LIMIT"],
                 key_func=_session,
@@ -180,3 +183,6 @@ def init_app(app: Flask) -> None:
                 on_breach=_too_many,
                 scope="api",
             )(view)
+
+
+_PARTNER_CALLS = ("api.embed_session", "api.revoke_embed_sessions")

@@ -485,3 +485,27 @@ def _try_sign_in_from(base, forwarded_for, email, password="wrong"):
     client = Client(base)
     client.http.headers["X-Forwarded-For"] = forwarded_for
     return _try_sign_in(client, email, password)
+
+
+def test_portal_revoke_token_prints_a_token_the_portal_takes(fresh, sandbox):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    partners = portal_config(sandbox)["PARTNERS"]
+    env = {**os.environ, "PORTAL_PARTNERS": json.dumps(partners)}
+    out = subprocess.run(
+        [sys.executable, "-m", "portal.cli", "revoke-token", "--partner", "acme"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    client = embed_client(fresh.url, "acme", sandbox.iid("full"))
+    resp = requests.post(
+        f"{fresh.url}/api/v1/embed/revoke", json={"token": out.stdout.strip()}, timeout=10
+    )
+    assert resp.status_code == 200 and resp.json() == {"revoked": "all", "partner": "acme"}
+    assert client.get("/api/v1/me").json()["error"]["code"] == "session_revoked"
