@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
-from portal import access
+from portal import access, throttle
 from portal.errors import PortalError, render_error
 
 bp = Blueprint("auth", __name__)
@@ -35,8 +35,10 @@ def signin() -> Any:
         return render_template("auth/signin.html", form=form)
     if form.validate_on_submit():
         if access.sign_in(form.email.data or "", form.password.data or ""):
+            throttle.refund()  # only wrong passwords count
             return redirect(target)
         return _again(form, "The e-mail or password is wrong.", 401)
+    throttle.refund()  # no password was checked
     return _again(form, _why_not(form), 400)
 
 

@@ -8,7 +8,8 @@ every worker already shares (memory for one process, SQLite for one machine, Red
 several) keeps one place to look and one key prefix.
 
 Limits (configurable, Flask-Limiter's notation):
-- SIGNIN_FAILURE_LIMIT per account and per client address, counting failures only;
+- SIGNIN_FAILURE_LIMIT per account and per client address: every attempt is charged up front
+  (atomically), and refunded unless the password was checked and wrong;
 - EMBED_EXCHANGE_LIMIT per partner (whose secret signed the token; unsigned ones per address);
 - API_LIMIT per session (staff cookie or embed bearer).
 """
@@ -45,16 +46,25 @@ class StoreStorage(Storage):
         return (OSError,)
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        if amount < 0:  # a refund (see `refund`): counted apart, so the hit stays one atomic incr
+            left = max(1.0, self.get_expiry(key) - time.time())
+            for _ in range(-amount):
+                self.store.incr("limit-refund:" + key, left)
+            return self.get(key)
         count = 0
         for _ in range(amount):
             count = self.store.incr("limit:" + key, expiry)
         if count == amount:  # this call opened the window: remember when it closes
             self.store.put("limit-until:" + key, json.dumps(time.time() + expiry), expiry)
-        return count
+        return count - self._refunds(key)
+
+    def _refunds(self, key: str) -> int:
+        value = self.store.get("limit-refund:" + key)
+        return int(value) if value is not None else 0
 
     def get(self, key: str) -> int:
         value = self.store.get("limit:" + key)
-        return int(value) if value is not None else 0
+        return (int(value) if value is not None else 0) - self._refunds(key)
 
     def get_expiry(self, key: str) -> float:
         value = self.store.get("limit-until:" + key)
@@ -67,8 +77,8 @@ class StoreStorage(Storage):
         return None
 
     def clear(self, key: str) -> None:
-        self.store.release("limit:" + key)
-        self.store.release("limit-until:" + key)
+        for prefix in ("limit:", "limit-until:", "limit-refund:"):
+            self.store.release(prefix + key)
 
 
 def _digest(value: str) -> str:
@@ -112,8 +122,16 @@ def _no_credentials() -> bool:
     return not (request.headers.get("Authorization") or request.cookies.get(name))
 
 
-def _failed(resp: Response) -> bool:
-    return resp.status_code == 401
+def refund() -> None:
+    """Give back what this request was charged (a sign-in that succeeded, or whose form was not
+    even checked): only wrong passwords count.
+
+    Every attempt is charged before the password is checked, in one atomic increment, so a
+    burst of parallel guesses cannot all pass the check before any is counted (which charging
+    afterwards, Flask-Limiter's `deduct_when`, would allow)."""
+    limiter: Limiter = current_app.extensions["portal.limiter"]
+    for charged in limiter.current_limits:
+        limiter.storage.incr(charged.key, charged.limit.get_expiry(), amount=-1)
 
 
 def _too_many(limit: RequestLimit) -> Response | None:
@@ -164,7 +182,6 @@ def init_app(app: Flask) -> None:
             cfg["SIGNIN_FAILURE_LIMIT"],
             key_func=key,
             methods=["POST"],
-            deduct_when=_failed,
             on_breach=_too_many,
             scope="signin-" + key.__name__,
         )(signin)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import secrets
 import time
 from collections.abc import Callable
@@ -103,7 +104,8 @@ def mint_revoke_token(partner_id: str, *, secret: str, user: str | None = None) 
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    # Python's JSON reads NaN and Infinity: a NaN exp would pass every comparison.
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _text(value: Any) -> bool:
@@ -119,9 +121,9 @@ _CLAIM_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "iss": (_text, "a string"),
     "sub": (_text, "a string"),
     "jti": (_text, "a string"),
-    "exp": (_number, "a number (seconds since 1970)"),
-    "iat": (_number, "a number (seconds since 1970)"),
-    "nbf": (_number, "a number (seconds since 1970)"),
+    "exp": (_number, "a finite number (seconds since 1970)"),
+    "iat": (_number, "a finite number (seconds since 1970)"),
+    "nbf": (_number, "a finite number (seconds since 1970)"),
     "integration_id": (_text, "a string"),
     "application_id": (_text, "a string"),
     "parent_origin": (_text, "a string"),

@@ -266,9 +266,36 @@ def test_failed_sign_ins_are_throttled_per_address(fresh):
     )
 
 
-def test_successful_sign_ins_do_not_count(fresh):
+def test_a_burst_of_parallel_guesses_gets_five_tries_not_twenty(fresh):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    clients = [_client(fresh.url, f"127.0.1.{i}") for i in range(20)]  # 20 addresses
+    forms = [_form_token(c) for c in clients]
+    start = threading.Barrier(len(clients))
+
+    def guess(i):
+        start.wait()
+        return clients[i].http.post(
+            clients[i].url("/signin"),
+            data={"csrf_token": forms[i], "email": STAFF_EMAIL, "password": f"guess {i}"},
+            timeout=30,
+            allow_redirects=False,
+        )
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        codes = sorted(r.status_code for r in pool.map(guess, range(len(clients))))
+    assert codes.count(401) == 5 and codes.count(429) == 15, codes
+    _assert_throttled(_try_sign_in(_client(fresh.url, "127.0.1.99"), STAFF_EMAIL, STAFF_PASSWORD))
+
+
+def test_successful_sign_ins_and_unchecked_forms_do_not_count(fresh):
     for _ in range(8):
         assert _try_sign_in(Client(fresh.url), STAFF_EMAIL, STAFF_PASSWORD).status_code == 302
+        assert _try_sign_in(Client(fresh.url), STAFF_EMAIL, "").status_code == 400  # empty
+    for _ in range(4):
+        assert _try_sign_in(Client(fresh.url), STAFF_EMAIL, "wrong").status_code == 401
+    assert _try_sign_in(Client(fresh.url), STAFF_EMAIL, STAFF_PASSWORD).status_code == 302
 
 
 def test_the_embed_exchange_is_throttled_per_partner(sandbox):
