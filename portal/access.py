@@ -15,6 +15,7 @@ timeouts are the server's. The tokens (embed, session, download) are in `portal.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 from collections.abc import Callable
@@ -85,7 +86,7 @@ def shown_principal() -> Principal | None:
     error page never fails again on what made the request fail."""
     try:
         return current_principal()
-    except PortalError:
+    except Exception:  # noqa: BLE001 - an error page must render whatever failed before it
         return None
 
 
@@ -110,9 +111,17 @@ def _resolve() -> Principal | None:
             embed=s,
         )
     email = session.get("staff")
-    if not email or email not in current_app.config["STAFF_ACCOUNTS"]:
+    stored = current_app.config["STAFF_ACCOUNTS"].get(email) if email else None
+    # A removed account, or a changed password, ends the sessions started before.
+    if stored is None or session.get("credential") != _credential(stored):
         return None
     return Principal("staff", email, frozenset(current_app.config["INTEGRATIONS"]))
+
+
+def _credential(password_hash: str) -> str:
+    """Which password a session was started with (keyed, so the record does not hold the hash)."""
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, password_hash.encode(), hashlib.sha256).hexdigest()[:24]
 
 
 def require(scope: str | None = None) -> Callable[[F], F]:
@@ -196,7 +205,8 @@ def sign_in(email: str, password: str) -> bool:
     if isinstance(session, StoreSession):
         session.regenerate()  # a new id on privilege change: a planted id is worth nothing
     t = tokens.now()
-    session.update(staff=account, auth_time=t, last_seen=t)
+    credential = _credential(current_app.config["STAFF_ACCOUNTS"][account])
+    session.update(staff=account, credential=credential, auth_time=t, last_seen=t)
     session.permanent = True
     return True
 

@@ -536,3 +536,23 @@ def test_portal_revoke_token_prints_a_token_the_portal_takes(fresh, sandbox):
     )
     assert resp.status_code == 200 and resp.json() == {"revoked": "all", "partner": "acme"}
     assert client.get("/api/v1/me").json()["error"]["code"] == "session_revoked"
+
+
+def test_a_changed_password_ends_the_sessions_started_with_the_old_one(sandbox, tmp_path):
+    from werkzeug.security import generate_password_hash
+
+    state = str(tmp_path / "state.sqlite3")  # a redeploy with the new hash, same store
+    before = portal_config(sandbox, STATE_PATH=state)
+    after = {**before, "STAFF_ACCOUNTS": {STAFF_EMAIL: generate_password_hash("a new password")}}
+    old_deploy = ServerThread(create_app(before)).start()
+    new_deploy = ServerThread(create_app(after)).start()
+    try:
+        client = sign_in(old_deploy.url)
+        client.base = new_deploy.url
+        resp = client.get("/api/v1/me")
+        assert resp.status_code == 401 and resp.json()["error"]["code"] == "sign_in_required"
+        fresh_client = sign_in(new_deploy.url, password="a new password")
+        assert fresh_client.get("/api/v1/me").json()["subject"] == STAFF_EMAIL
+    finally:
+        old_deploy.stop()
+        new_deploy.stop()
