@@ -212,8 +212,11 @@ def sign_in(email: str, password: str) -> bool:
 
 
 def sign_out() -> None:
-    """End the staff session: its record is deleted from the shared store."""
+    """End the staff session: its record is deleted from the shared store, and whatever the
+    browser keeps afterwards (a flash message) lives under a new id."""
     session.clear()
+    if isinstance(session, StoreSession):
+        session.regenerate()
 
 
 _DUMMY_HASH = (

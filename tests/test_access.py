@@ -423,7 +423,9 @@ def test_download_links_cannot_be_forged_or_reused_late(portal, staff, sandbox):
     anonymous = requests.get(portal.url + url, timeout=10)
     assert anonymous.status_code == 200  # the signed link is the grant (a link carries no header)
     tampered = url[:-4] + ("abcd" if not url.endswith("abcd") else "wxyz")
-    for bad in (tampered, "/download/" + "x" * 40):
+    with portal.httpd.app.test_request_context():  # signed by us, for a connection not served
+        unserved = "/download/" + tokens.download_token("greenhouse:" + "Z" * 24, "c1", "a1")
+    for bad in (tampered, "/download/" + "x" * 40, unserved):
         resp = requests.get(portal.url + bad, timeout=10)
         assert resp.status_code == 404 and resp.json()["error"]["code"] == "not_found"
     clock = Clock()

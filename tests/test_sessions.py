@@ -384,6 +384,42 @@ def test_revocation_needs_the_partners_signature(portal, sandbox):
     assert staff_revoke.json()["error"]["code"] == "not_an_embed_session"
 
 
+def test_a_partner_losing_an_integration_loses_its_sessions_on_it(sandbox, tmp_path):
+    state = str(tmp_path / "state.sqlite3")
+    before = portal_config(sandbox, STATE_PATH=state)
+    after = {**before, "PARTNERS": {**before["PARTNERS"]}}
+    kept = [sandbox.iid("restricted")]
+    after["PARTNERS"]["acme"] = {**before["PARTNERS"]["acme"], "integrations": kept}
+    old_deploy = ServerThread(create_app(before)).start()
+    new_deploy = ServerThread(create_app(after)).start()
+    try:
+        client = embed_client(old_deploy.url, "acme", sandbox.iid("full"))
+        other = embed_client(old_deploy.url, "acme", sandbox.iid("restricted"))
+        client.base = other.base = new_deploy.url
+        resp = client.get("/api/v1/me")
+        assert resp.status_code == 401 and resp.json()["error"]["code"] == "session_invalid"
+        assert other.get("/api/v1/me").status_code == 200
+    finally:
+        old_deploy.stop()
+        new_deploy.stop()
+
+
+def test_a_partner_cannot_use_an_integration_the_deployment_does_not_serve(sandbox):
+    config = portal_config(sandbox)
+    unserved = "greenhouse:" + "Y" * 24
+    config["PARTNERS"]["acme"]["integrations"].append(unserved)  # listed, but not served
+    server = ServerThread(create_app(config)).start()
+    try:
+        token = mint_embed_token("acme", unserved, secret=ACME_SECRET)
+        resp = requests.post(
+            f"{server.url}/api/v1/embed/session", json={"token": token}, timeout=10
+        )
+        assert resp.status_code == 403
+        assert resp.json()["error"]["code"] == "token_integration_refused"
+    finally:
+        server.stop()
+
+
 def test_rotating_a_partner_secret_ends_the_sessions_it_started(sandbox, tmp_path):
     state = str(tmp_path / "state.sqlite3")  # both deployments share one store, one key
     before = portal_config(sandbox, STATE_PATH=state)
