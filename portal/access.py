@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 from collections.abc import Callable
@@ -30,10 +31,11 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.security import check_password_hash
 
 from portal import tokens
-from portal.errors import PortalError
+from portal.errors import STORE_ERRORS, PortalError, store_unavailable
 from portal.state import get_store
 from portal.tokens import SCOPES
 
+log = logging.getLogger(__name__)
 csrf = CSRFProtect()
 F = TypeVar("F", bound=Callable[..., Any])
 EXPIRED_PAGE = "This page expired. Reload it and try again."
@@ -173,6 +175,12 @@ def _check_csrf() -> None:
         raise PortalError(400, "csrf_failed", EXPIRED_PAGE) from None
 
 
+def _refuse_without_store() -> None:
+    """A session that could not be read is a clear 503, not a silent sign-out or a 500."""
+    if getattr(session, "unavailable", False):
+        raise store_unavailable()
+
+
 def _refuse_cross_site() -> None:
     """Fetch Metadata: no unsafe request may come from another site (CSRF defence in depth)."""
     if (
@@ -239,6 +247,7 @@ class StoreSession(SecureCookieSession):
         super().__init__(initial)
         self.sid = sid
         self.old_sid: str | None = None
+        self.unavailable = False
 
     def regenerate(self) -> None:
         """Drop the current id: the next save writes under a new one and deletes the old."""
@@ -271,7 +280,13 @@ class StoreSessionInterface(SessionInterface):
         sid = request.cookies.get(self.get_cookie_name(app), "")
         if not _SID.fullmatch(sid):
             return StoreSession()
-        raw = get_store().get(session_key(sid))
+        try:
+            raw = get_store().get(session_key(sid))
+        except STORE_ERRORS:
+            log.warning("session store unreachable", exc_info=True)
+            unavailable = StoreSession()
+            unavailable.unavailable = True  # refused in _refuse_without_store, never saved
+            return unavailable
         if raw is None:
             return StoreSession()
         try:
@@ -285,8 +300,16 @@ class StoreSessionInterface(SessionInterface):
         return s
 
     def save_session(self, app: Flask, session: Any, response: Response) -> None:
-        if not isinstance(session, StoreSession):
+        if not isinstance(session, StoreSession) or session.unavailable:
             return
+        try:
+            self._save(app, session, response)
+        except STORE_ERRORS:
+            # Too late to change the answer: it goes out without a cookie (the next request
+            # meets the store's state, or a clear 503); never a bare 500.
+            log.warning("session not saved: store unreachable", exc_info=True)
+
+    def _save(self, app: Flask, session: StoreSession, response: Response) -> None:
         store = get_store()
         name, domain, path = (
             self.get_cookie_name(app),
@@ -353,6 +376,7 @@ def init_app(app: Flask) -> None:
     app.session_interface = StoreSessionInterface()
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     csrf.init_app(app)
+    app.before_request(_refuse_without_store)
     app.before_request(_refuse_cross_site)
     app.before_request(_check_csrf)
     app.jinja_env.globals["current_principal"] = shown_principal

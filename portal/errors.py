@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 import math
 import secrets
+import sqlite3
 from typing import Any
 
+import redis
 from flask import Flask, g, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
@@ -225,6 +227,25 @@ def render_error(err: PortalError) -> Any:
     return resp
 
 
+# The shared store failing (Redis down, SQLite locked for too long): the answer is "try again".
+STORE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, redis.RedisError)
+
+
+def store_unavailable() -> PortalError:
+    """What a user is told when the shared state (sessions, used tokens, throttles) is unreachable."""
+    return PortalError(
+        503,
+        "state_unavailable",
+        "The portal cannot reach its shared state right now. Try again in a moment.",
+        retry_after=5,
+    )
+
+
+def _store_error(exc: Exception) -> Any:
+    log.error("shared store error ref=%s %r", reference(), exc)
+    return render_error(store_unavailable())
+
+
 _HTTP_MESSAGES = {
     400: ("bad_request", "The request was not understood."),
     403: ("forbidden", "You are not allowed to do that."),
@@ -261,5 +282,7 @@ def init_app(app: Flask) -> None:
     """Register the error handlers."""
     app.register_error_handler(PortalError, render_error)
     app.register_error_handler(KomboError, _kombo_error)
+    for error in STORE_ERRORS:
+        app.register_error_handler(error, _store_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)

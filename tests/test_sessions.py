@@ -592,3 +592,37 @@ def test_a_changed_password_ends_the_sessions_started_with_the_old_one(sandbox, 
     finally:
         old_deploy.stop()
         new_deploy.stop()
+
+
+def test_an_unreachable_store_is_a_clear_503(sandbox):
+    from daemons import bound_port
+
+    nothing = f"redis://127.0.0.1:{bound_port()}/0"  # nothing listens there
+    server = ServerThread(create_app(portal_config(sandbox, REDIS_URL=nothing))).start()
+    try:
+        assert requests.get(f"{server.url}/healthz", timeout=10).status_code == 200
+        cookie = {"portal_session": "A" * 43}
+        for path in ("/api/v1/me", "/", "/signin"):
+            resp = requests.get(server.url + path, timeout=30, cookies=cookie)
+            assert resp.status_code == 503, (path, resp.text[:300])
+            assert "Content-Security-Policy" in resp.headers and resp.headers["Retry-After"] == "5"
+        # Without a cookie the form shows (its session cannot be kept: no cookie is set) ...
+        page = requests.get(f"{server.url}/signin", timeout=30)
+        assert page.status_code == 200 and "portal_session=" not in page.headers.get(
+            "Set-Cookie", ""
+        )
+        # ... and sending it says what happened.
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
+        resp = requests.post(
+            f"{server.url}/signin",
+            data={"csrf_token": token, "email": STAFF_EMAIL, "password": STAFF_PASSWORD},
+            timeout=30,
+        )
+        assert resp.status_code == 503 and "cannot reach its shared state" in resp.text
+        token = mint_embed_token("acme", sandbox.iid("full"), secret=ACME_SECRET)
+        resp = requests.post(
+            f"{server.url}/api/v1/embed/session", json={"token": token}, timeout=30
+        )
+        assert resp.status_code == 503 and resp.json()["error"]["code"] == "state_unavailable"
+    finally:
+        server.stop()
