@@ -4,6 +4,7 @@ revocation, stale CSRF tokens and bounded JSON: each attack through HTTP, each r
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -20,8 +21,11 @@ from conftest import (
     embed_client,
     find_application,
     portal_config,
+    record,
     sign_in,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from requests.adapters import HTTPAdapter
 
 from portal import create_app
@@ -626,3 +630,52 @@ def test_an_unreachable_store_is_a_clear_503(sandbox):
         assert resp.status_code == 503 and resp.json()["error"]["code"] == "state_unavailable"
     finally:
         server.stop()
+
+
+# -- anything a client sends is an answer, never a 500 ------------------------------------------
+
+_CREDENTIAL_TEXT = st.text(
+    alphabet=st.characters(codec="latin-1", exclude_characters="\r\n\x00"), max_size=300
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(bearer=_CREDENTIAL_TEXT, cookie=_CREDENTIAL_TEXT)
+def test_any_bearer_or_cookie_is_refused_cleanly(portal, bearer, cookie):
+    resp = requests.get(
+        f"{portal.url}/api/v1/me",
+        headers={"Authorization": "Bearer " + bearer, "Cookie": "portal_session=" + cookie},
+        timeout=10,
+    )
+    record("credentials (property)", tried=1, server_errors=int(resp.status_code >= 500))
+    assert resp.status_code == 401, resp.text
+    assert resp.json()["error"]["code"] in ("session_invalid", "session_expired")
+
+
+@settings(max_examples=80, deadline=None)  # each example is a real sign-in (scrypt)
+@given(target=st.text(max_size=80))
+def test_any_next_is_home_or_a_path_here(portal, target):
+    resp = _try_sign_in(Client(portal.url), STAFF_EMAIL, STAFF_PASSWORD, target)
+    record("next= (property)", tried=1, server_errors=int(resp.status_code >= 500))
+    assert resp.status_code == 302, resp.text
+    location = resp.headers["Location"]
+    parts = urlsplit(location)
+    assert location.startswith("/") and not location.startswith(("//", "/\\"))
+    assert not parts.scheme and not parts.netloc, location
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    body=st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+        lambda inner: (
+            st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+        ),
+        max_leaves=30,
+    )
+)
+def test_any_json_body_on_the_exchange_is_a_clear_refusal(portal, body):
+    resp = requests.post(f"{portal.url}/api/v1/embed/session", json=body, timeout=10)
+    record("exchange bodies (property)", tried=1, server_errors=int(resp.status_code >= 500))
+    assert resp.status_code in (400, 401, 403, 413), resp.text
+    assert resp.json()["error"]["code"]
