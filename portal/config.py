@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from limits import parse_many
 
 from portal.kombo import BASE_URLS
 
@@ -106,8 +107,23 @@ def _check(app: Flask) -> None:
         secrets = partner.get("secrets") or []
         if not 1 <= len(secrets) <= 2 or any(len(s) < 32 for s in secrets):
             problems.append(f"partner {pid!r} needs one or two signing secrets of 32+ characters")
+    for name in ("SIGNIN_FAILURE_LIMIT", "EMBED_EXCHANGE_LIMIT", "API_LIMIT"):
+        try:
+            parse_many(str(c[name]))
+        except ValueError:
+            problems.append(f"PORTAL_{name} must be a limit like '5 per minute'")
+    for name in ("PROXY_HOPS", "STAFF_IDLE_TIMEOUT", "STAFF_ABSOLUTE_TIMEOUT"):
+        if not str(c[name]).isdigit() or (name != "PROXY_HOPS" and int(c[name]) == 0):
+            problems.append(f"PORTAL_{name} must be a whole number of {_UNITS[name]}")
     if problems:
         raise RuntimeError("The portal cannot start: " + "; ".join(problems) + ".")
+
+
+_UNITS = {
+    "PROXY_HOPS": "proxies",
+    "STAFF_IDLE_TIMEOUT": "seconds",
+    "STAFF_ABSOLUTE_TIMEOUT": "seconds",
+}
 
 
 def _as_list(value: Any) -> list[str]:

@@ -679,3 +679,20 @@ def test_any_json_body_on_the_exchange_is_a_clear_refusal(portal, body):
     record("exchange bodies (property)", tried=1, server_errors=int(resp.status_code >= 500))
     assert resp.status_code in (400, 401, 403, 413), resp.text
     assert resp.json()["error"]["code"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "says"),
+    [
+        ("SIGNIN_FAILURE_LIMIT", "five a minute", "PORTAL_SIGNIN_FAILURE_LIMIT must be a limit"),
+        ("API_LIMIT", "", "PORTAL_API_LIMIT must be a limit"),
+        ("PROXY_HOPS", "-1", "PORTAL_PROXY_HOPS must be a whole number of proxies"),
+        ("STAFF_IDLE_TIMEOUT", "0", "PORTAL_STAFF_IDLE_TIMEOUT must be a whole number of seconds"),
+    ],
+)
+def test_a_setting_that_would_break_the_throttles_or_sessions_refuses_to_start(
+    sandbox, key, value, says
+):
+    with pytest.raises(RuntimeError, match="The portal cannot start") as refused:
+        create_app(portal_config(sandbox, **{key: value}))
+    assert says in str(refused.value)
