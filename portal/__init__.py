@@ -38,6 +38,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         pages,
         security,
         state,
+        throttle,
     )
 
     state.init_app(app)
@@ -52,4 +53,5 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(embed.bp)
+    throttle.init_app(app)  # after the blueprints: it wraps their views
     return app

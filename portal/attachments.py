@@ -19,7 +19,7 @@ from typing import IO, Any
 from flask import Flask, Request, current_app, url_for
 from werkzeug.datastructures import FileStorage
 
-from portal import access, filetype, guard, integrations
+from portal import filetype, guard, integrations, tokens
 from portal.access import Principal
 from portal.applications import Application, other_applications
 from portal.errors import PortalError, from_kombo
@@ -119,6 +119,8 @@ def list_for(principal: Principal, integration_id: str, app: Application) -> Att
                 f"check {tool} to see the files.",
             )
         raise
+    # A session locked to one application sees its files and the candidate profile's only.
+    raw = [a for a in raw if principal.may_see_file_of(a.get("application_id"))]
     jobs = _other_jobs(integration_id, app, raw)
     items = [_item(principal, integration_id, app, a, jobs) for a in raw]
     return AttachmentList(True, items=items, warnings=warnings)
@@ -161,7 +163,9 @@ def _item(
         "download_url": None,
     }
     if "download" in principal.scopes and app.candidate_id and isinstance(a.get("id"), str):
-        token = access.download_token(integration_id, app.candidate_id, a["id"])
+        token = tokens.download_token(
+            integration_id, app.candidate_id, a["id"], principal.application_id
+        )
         item["download_url"] = url_for("api.download", token=token)
     return item
 

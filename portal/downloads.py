@@ -25,11 +25,19 @@ SAFE_DOWNLOAD_TYPES = {
 
 
 def open_download(
-    integration_id: str, candidate_id: str, attachment_id: str
+    integration_id: str,
+    candidate_id: str,
+    attachment_id: str,
+    only_application: str | None = None,
 ) -> tuple[dict[str, Any], Any]:
-    """Find the attachment in a fresh listing (never trust a URL from the client) and open it."""
+    """Find the attachment in a fresh listing (never trust a URL from the client) and open it.
+
+    `only_application`: a locked session's link opens that application's files and the
+    candidate profile's, never another application's."""
     items, _ = fetch(integration_id, candidate_id)
     found = next((a for a in items if a.get("id") == attachment_id), None)
+    if found is not None and only_application is not None:
+        found = found if found.get("application_id") in (None, only_application) else None
     if found is None or not isinstance(found.get("data_url"), str):
         raise PortalError(404, "not_found", "That attachment is no longer in the ATS.")
     return found, get_kombo().open_download(found["data_url"])
@@ -52,9 +60,14 @@ def download_headers(attachment: dict[str, Any], upstream_length: str | None) ->
     return headers
 
 
-def stream(integration_id: str, candidate_id: str, attachment_id: str) -> Response:
+def stream(
+    integration_id: str,
+    candidate_id: str,
+    attachment_id: str,
+    only_application: str | None = None,
+) -> Response:
     """The attachment as a streamed response with headers that make the browser save it."""
-    meta, upstream = open_download(integration_id, candidate_id, attachment_id)
+    meta, upstream = open_download(integration_id, candidate_id, attachment_id, only_application)
     headers = download_headers(meta, upstream.headers.get("Content-Length"))
 
     def body() -> Any:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 import math
 import secrets
+import sqlite3
 import unicodedata
 from html.parser import HTMLParser
 from typing import Any
 
-from flask import Flask, g, jsonify, render_template, request
+import redis
+from flask import Flask, g, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from portal.kombo import KomboBadResponse, KomboConnectionError, KomboError
@@ -301,13 +303,33 @@ def error_body(err: PortalError) -> dict[str, Any]:
 def render_error(err: PortalError) -> Any:
     """Answer with the error as JSON or as a page."""
     body = error_body(err)
-    headers = {}
-    if err.retry_after is not None and err.status in (429, 503):
-        headers["Retry-After"] = str(max(1, math.ceil(err.retry_after)))
     if wants_json():
-        return jsonify(error=body), err.status, headers
-    page = render_template("errors/error.html", error=body, status=err.status)
-    return page, err.status, headers
+        resp = jsonify(error=body)
+    else:
+        resp = make_response(render_template("errors/error.html", error=body, status=err.status))
+    resp.status_code = err.status
+    if err.retry_after is not None and err.status in (429, 503):
+        resp.headers["Retry-After"] = str(max(1, math.ceil(err.retry_after)))
+    return resp
+
+
+# The shared store failing (Redis down, SQLite locked for too long): the answer is "try again".
+STORE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, redis.RedisError)
+
+
+def store_unavailable() -> PortalError:
+    """What a user is told when the shared state (sessions, used tokens, throttles) is unreachable."""
+    return PortalError(
+        503,
+        "state_unavailable",
+        "The portal cannot reach its shared state right now. Try again in a moment.",
+        retry_after=5,
+    )
+
+
+def _store_error(exc: Exception) -> Any:
+    log.error("shared store error ref=%s %r", reference(), exc)
+    return render_error(store_unavailable())
 
 
 _HTTP_MESSAGES = {
@@ -316,6 +338,7 @@ _HTTP_MESSAGES = {
     404: ("not_found", "That page or item does not exist, or you have no access to it."),
     405: ("method_not_allowed", "That is not allowed here."),
     413: ("file_too_large", "This file is too large for the portal."),
+    429: ("too_many_requests", "Too many requests in a short time. Wait a minute and try again."),
 }
 
 
@@ -345,5 +368,7 @@ def init_app(app: Flask) -> None:
     """Register the error handlers."""
     app.register_error_handler(PortalError, render_error)
     app.register_error_handler(KomboError, _kombo_error)
+    for error in STORE_ERRORS:
+        app.register_error_handler(error, _store_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)

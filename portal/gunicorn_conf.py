@@ -59,3 +59,20 @@ def _limit_malloc_arenas() -> None:
 
 
 _limit_malloc_arenas()
+
+
+def on_starting(server) -> None:  # noqa: ANN001 - gunicorn's Arbiter
+    """Refuse several workers on the in-memory store: each worker would keep its own used
+    tokens, sessions and throttles (a token would work once per worker, a sign-out would end
+    the session in one worker only). The app is built here once, so a bad configuration is
+    also reported by the master, in one line, before any worker starts."""
+    from portal import create_app
+
+    store = create_app().extensions["portal.state"]
+    if server.cfg.workers > 1 and not store.shared:
+        raise RuntimeError(
+            f"The portal cannot start: {server.cfg.workers} workers would each keep their own "
+            "used tokens, sessions and sign-in throttles in memory. Set PORTAL_STATE_PATH "
+            "(a SQLite file, one machine) or PORTAL_REDIS_URL (several machines), "
+            "or run one worker (PORTAL_WORKERS=1)."
+        )

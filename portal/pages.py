@@ -20,13 +20,16 @@ bp = Blueprint("pages", __name__)
 
 
 def staff_page(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Pages are for signed-in staff; anyone else is sent to sign in (and then back here)."""
+    """Pages are for signed-in staff (anyone else is sent to sign in, then back here); the view
+    gets the principal, and `iid` checked against it."""
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         principal = current_principal()
         if principal is None or not principal.is_staff:
             return redirect(url_for("auth.signin", next=request.full_path.rstrip("?")))
+        if "iid" in kwargs:
+            kwargs["iid"] = integration_for(principal, kwargs["iid"])
         return view(principal, *args, **kwargs)
 
     return wrapped
@@ -51,7 +54,6 @@ def home(principal: Principal) -> Any:
 @staff_page
 def integration(principal: Principal, iid: str) -> Any:
     """Find an application: by candidate e-mail, by job, or among the most recent."""
-    iid = integration_for(principal, iid)
     found, nxt, error, jobs, mode = _search(principal, iid)
     return render_template(
         "pages/integration.html",
@@ -93,7 +95,6 @@ def _search(
 @staff_page
 def application(principal: Principal, iid: str, aid: str) -> Any:
     """The application: drop files onto it, see the candidate's attachments."""
-    iid = integration_for(principal, iid)
     app = applications.get(principal, iid, aid)
     listed = attachments.list_for(principal, iid, app)
     # Newest first without JavaScript too (ISO 8601 UTC stamps sort as text; undated last).
@@ -110,7 +111,6 @@ def application(principal: Principal, iid: str, aid: str) -> Any:
 @staff_page
 def upload(principal: Principal, iid: str, aid: str) -> Any:
     """The no-JavaScript upload: a plain multipart form post, answered with a redirect."""
-    iid = integration_for(principal, iid)
     app = applications.get(principal, iid, aid)
     files = [f for f in request.files.getlist("file") if f.filename]
     if not files:

@@ -393,7 +393,7 @@ def _readline(proc: subprocess.Popen[bytes], timeout: float) -> str:
 
 def embed_session(stack: Stack) -> requests.Session:
     """A partner-backend client: mint an embed token, exchange it, send the bearer."""
-    from portal.access import mint_embed_token
+    from portal.tokens import mint_embed_token
 
     token = mint_embed_token(PARTNER, stack.iid, secret=PARTNER_SECRET, ttl=600)
     resp = requests.post(

@@ -26,8 +26,8 @@ from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
 from portal import create_app
-from portal.access import mint_embed_token
 from portal.sandbox import SandboxServer, Settings
+from portal.tokens import mint_embed_token
 
 # CI draws the same examples every run (a red CI is then a change, not luck); local runs keep
 # exploring new ones. HYPOTHESIS_PROFILE=ci is set by .ci/run.
@@ -115,6 +115,19 @@ class Sandbox:
         requests.delete(f"{self.root_url}/_sandbox/requests", timeout=5).raise_for_status()
 
 
+class Clock:
+    """A clock the portal reads (config CLOCK) that a test moves on instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
 def free_port() -> int:
     """A port nothing listens on right now (for servers started as child processes)."""
     with socket.socket() as s:
@@ -190,6 +203,8 @@ def portal_config(sandbox: Sandbox, **overrides: Any) -> dict[str, Any]:
                 "integrations": [sandbox.iid(b) for b in ("no_upload", "invalid")],
             },
         },
+        # The session-wide portal serves every test's exchanges; the throttle tests set their own.
+        "EMBED_EXCHANGE_LIMIT": "5000 per minute",
         "INTEGRATION_CACHE_SECONDS": 0.5,
         "RECONCILE_WAITS": [0.1, 0.3, 0.6],
     }

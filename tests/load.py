@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 import samples  # noqa: E402
 from conftest import spawn_gunicorn  # noqa: E402
 
-from portal.access import mint_embed_token  # noqa: E402
+from portal.tokens import mint_embed_token  # noqa: E402
 
 KEY = "load-" + secrets.token_hex(8)
 SECRET = secrets.token_urlsafe(48)
