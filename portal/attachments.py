@@ -12,6 +12,7 @@ application go one at a time, so two of ours are never confused.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import tempfile
 import time
@@ -31,6 +32,7 @@ from portal.errors import PortalError, from_kombo
 from portal.integrations import get_kombo
 from portal.kombo import KomboError
 from portal.names import display_name
+from portal.state import get_store
 
 log = logging.getLogger(__name__)
 
@@ -267,6 +269,7 @@ def _send_once(
     else:
         snapshot = _snapshot(integration.id, app)
     claim.attempted(None if snapshot is None else sorted(snapshot))
+    _note_sent(integration.id, app.id, accepted.sha256)
     started = time.time()
     try:
         result = guard.call(
@@ -403,18 +406,19 @@ def _look(
     """List the candidate after each wait and compare each new attachment's bytes with ours.
 
     New means: not in the snapshot (all of the application's, when there was none), and on
-    this application or on the candidate (where candidate-level ATSs put it).
+    this application or on the candidate (where candidate-level ATSs put it). A new file of
+    our name with other bytes is a doubt, unless it is another file this portal sent there.
     """
     before = set(snapshot or ())
-    verdicts: dict[str, str] = {}  # id -> same / other / unreadable
-    names: dict[str, str] = {}
+    sent_here = _sent_here(integration.id, app.id)
+    verdicts: dict[str, str] = {}  # id -> same / other / foreign / unreadable
     look = Look()
     for wait in waits:
         time.sleep(wait)
         try:
             items, _ = fetch(integration.id, app.candidate_id or "", guarded=False)
         except KomboError as err:
-            log.info("reconcile: listing failed: %r", err)
+            log.warning("reconcile: listing failed: %r", err)
             continue
         look.ids = {a["id"] for a in items if isinstance(a.get("id"), str)}
         for item in items:
@@ -425,44 +429,81 @@ def _look(
                 continue
             if verdicts.get(att_id) not in (None, "unreadable"):
                 continue  # read once already
-            names[att_id] = str(item.get("file_name") or "")
-            verdicts[att_id] = _compare(item, accepted)
-            if verdicts[att_id] == "same":
+            our_name = str(item.get("file_name") or "") == accepted.name
+            verdict, sha = _compare(item, accepted, whole=our_name)
+            if verdict == "other" and our_name and sha not in sent_here:
+                verdict = "foreign"  # our name, bytes nobody here sent: changed by the ATS?
+            verdicts[att_id] = verdict
+            if verdict == "same":
                 look.found = item
                 return look
     look.unreadable = "unreadable" in verdicts.values()
-    look.other_bytes = any(v == "other" and names[k] == accepted.name for k, v in verdicts.items())
-    log.info("reconcile: not found; new attachments read back: %s", verdicts)
+    look.other_bytes = "foreign" in verdicts.values()
+    log.warning("reconcile: not found; new attachments read back: %s", verdicts)
     return look
 
 
-def _compare(item: dict[str, Any], accepted: filetype.Accepted) -> str:
-    """Whether an attachment's bytes are ours: "same", "other" or "unreadable".
+def _sent_key(integration_id: str, application_id: str) -> str:
+    return f"upload-app-sent:{integration_id}:{application_id}"
 
-    Streamed and hashed slice by slice (never held whole); a body longer than ours stops early.
+
+def _sent_here(integration_id: str, application_id: str) -> set[str]:
+    """sha256 of the files this portal sent to this application lately (any user)."""
+    return set(_recent_sent(integration_id, application_id))
+
+
+def _note_sent(integration_id: str, application_id: str, sha256: str) -> None:
+    """Remember that we send this file here (we hold the application's lease: one writer)."""
+    sent = [s for s in _recent_sent(integration_id, application_id) if s != sha256][-199:]
+    get_store().put(
+        _sent_key(integration_id, application_id),
+        json.dumps([*sent, sha256]),
+        float(current_app.config["IDEMPOTENCY_TTL"]),
+    )
+
+
+def _recent_sent(integration_id: str, application_id: str) -> list[str]:
+    raw = get_store().get(_sent_key(integration_id, application_id))
+    try:
+        value = json.loads(raw) if raw else []
+    except ValueError:
+        return []
+    return [s for s in value if isinstance(s, str)] if isinstance(value, list) else []
+
+
+def _compare(
+    item: dict[str, Any], accepted: filetype.Accepted, *, whole: bool
+) -> tuple[str, str | None]:
+    """Whether an attachment's bytes are ours ("same", "other" or "unreadable"), and its sha256
+    when it was read to the end.
+
+    Streamed and hashed slice by slice (never held whole). A body that cannot be ours stops
+    early, unless `whole` asks for its hash anyway (up to the portal's size limit).
     """
     url = item.get("data_url")
     if not isinstance(url, str):
-        return "unreadable"
+        return "unreadable", None
+    limit = int(current_app.config["MAX_UPLOAD_BYTES"]) if whole else accepted.size
     try:
         resp = get_kombo().open_download(url)
     except KomboError as err:
-        log.info("reconcile: could not open %s: %r", item.get("id"), err)
-        return "unreadable"
+        log.warning("reconcile: could not open %s: %r", item.get("id"), err)
+        return "unreadable", None
     with closing(resp):
         declared = resp.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) != accepted.size:
-            return "other"
+        if declared.isdigit() and int(declared) != accepted.size and not whole:
+            return "other", None
         digest, size = hashlib.sha256(), 0
         try:
             for chunk in resp.iter_content(_HASH_CHUNK):
                 size += len(chunk)
-                if size > accepted.size:
-                    return "other"
+                if size > limit:
+                    return "other", None
                 digest.update(chunk)
         except requests.RequestException as exc:  # cut short, reset, too slow
-            log.info("reconcile: reading %s broke: %r", item.get("id"), exc)
-            return "unreadable"
+            log.warning("reconcile: reading %s broke: %r", item.get("id"), exc)
+            return "unreadable", None
     if declared.isdigit() and size != int(declared):
-        return "unreadable"  # shorter than announced
-    return "same" if size == accepted.size and digest.hexdigest() == accepted.sha256 else "other"
+        return "unreadable", None  # shorter than announced
+    sha = digest.hexdigest()
+    return ("same" if size == accepted.size and sha == accepted.sha256 else "other"), sha

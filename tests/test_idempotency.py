@@ -243,6 +243,25 @@ def test_a_retry_after_upload_failed_sends_it_once(staff, sandbox, grace):
     assert _settled_count(sandbox, content) == 1
 
 
+def test_a_retry_is_not_confused_by_a_same_named_file_another_user_sent_meanwhile(
+    staff, portal, sandbox, grace
+):
+    """A's upload fails (not applied); B then sends another "CV.pdf" through the portal; A retries
+    with its key. B's file is new since A's snapshot and has A's name, but the portal sent it,
+    so it is no reason for doubt: A's file is sent, once."""
+    iid, aid = grace
+    x, y = samples.pdf(f"A's CV {time.time_ns()}"), samples.pdf(f"B's CV {time.time_ns()}")
+    key = _key("meanwhile")
+    sandbox.fault("add_application_attachment", count=1, status=500, code=None, apply=False)
+    first = staff.upload(iid, aid, x, "CV.pdf", headers={"Idempotency-Key": key})
+    assert first.json()["error"]["code"] == "upload_failed", first.text
+    user_b = embed_client(portal.url, "acme", iid, user="b@acme.example")
+    assert user_b.upload(iid, aid, y, "CV.pdf").status_code == 201
+    retry = staff.upload(iid, aid, x, "CV.pdf", headers={"Idempotency-Key": key})
+    assert retry.status_code == 201, retry.text
+    assert (_settled_count(sandbox, x), _count(sandbox, y)) == (1, 1)
+
+
 # -- two gunicorn workers on one SQLite store --------------------------------------------------
 
 

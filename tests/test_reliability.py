@@ -359,22 +359,28 @@ def test_a_failing_download_is_tried_again_then_explained(staff, sandbox):
 
 @pytest.mark.timeout(240)
 def test_load_with_random_faults_keeps_the_books():
-    """A short version of tests/load.py: users browse, upload and download while faults fly."""
+    """A short version of tests/load.py: staff and embed users browse, upload (with keys, without,
+    double submits, same-named files) and download while faults fly and one worker is killed."""
     import load
 
     figures = load.run(seconds=12, users=10, applications=200)
     record(
-        "load with random faults (12 s, 10 users)",
+        "load with random faults and a worker SIGKILLed (12 s, 10 users)",
         requests=figures["requests"],
         faults_injected=figures["faults_injected"],
+        workers_killed=figures["workers_killed"],
+        double_submits=figures["double_submits"],
         undeserved_errors=figures["undeserved_errors"],
         lost=figures["lost"],
         phantom=figures["phantom"],
         duplicates=figures["duplicates"],
+        mismatches=figures["mismatches"],
     )
     assert figures["undeserved_errors"] == 0, figures["undeserved_examples"]
     assert figures["faults_injected"] > 0 and figures["uploads_told_uploaded"] > 0
+    assert figures["workers_killed"] == 1 and figures["double_submits"] > 0
     assert (figures["lost"], figures["phantom"], figures["duplicates"]) == (0, 0, 0)
+    assert figures["mismatches"] == 0 and figures["downloads_checked"] > 0
 
 
 # -- limits and the breaker, each on a portal of its own (their state is per app) ------------
