@@ -39,6 +39,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,7 @@ from werkzeug.security import generate_password_hash  # noqa: E402
 from portal.access import mint_embed_token  # noqa: E402
 
 KEY = "load-" + secrets.token_hex(8)
+MIB = 1024 * 1024
 SECRET = secrets.token_urlsafe(48)
 STAFF_PASSWORD = secrets.token_urlsafe(16)
 STAFF = [f"staff{i}@load.example" for i in range(4)]
@@ -561,6 +563,64 @@ def _figures(
     }
 
 
+def serialisation_cost(uploads: int = 6, ats_seconds: float = 0.5) -> dict[str, Any]:
+    """What one-upload-at-a-time per application costs: `uploads` files sent at once to one
+    application vs. to as many applications, each held `ats_seconds` by the ATS; and the median
+    of 20 lone uploads (no contention), which pays the idempotency record and the leases."""
+    with tempfile.TemporaryDirectory() as tmp:
+        procs, url, root, integrations = start_stack(50, Path(tmp))
+        try:
+            iid = next(i["id"] for i in integrations if i["behaviour"] == "full")
+            http = session_for(url, iid, user="bench@load.example")
+            base = f"{url}/api/v1/integrations/{iid}"
+            apps = http.get(f"{base}/applications", timeout=30).json()["applications"]
+
+            def send(aid: str, tag: str) -> float:
+                started = time.monotonic()
+                resp = http.post(
+                    f"{base}/applications/{aid}/attachments",
+                    files={"file": ("cv.pdf", samples.pdf(f"{tag} {time.time_ns()}", pad=MIB))},
+                    data={"type": "CV"},
+                    timeout=120,
+                )
+                assert resp.status_code == 201, resp.text
+                return time.monotonic() - started
+
+            lone = [send(apps[k % len(apps)]["id"], f"lone {k}") for k in range(20)]
+            out: dict[str, Any] = {
+                "lone_upload_1mb_median_ms": round(statistics.median(lone) * 1000)
+            }
+            for label, targets in (
+                ("one_application", [apps[0]["id"]] * uploads),
+                ("separate_applications", [a["id"] for a in apps[1 : uploads + 1]]),
+            ):
+                requests.post(
+                    f"{root}/_sandbox/faults",
+                    json={
+                        "endpoint": "add_application_attachment",
+                        "count": uploads,
+                        "delay": ats_seconds,
+                    },
+                    timeout=30,
+                ).raise_for_status()
+                started = time.monotonic()
+                with ThreadPoolExecutor(uploads) as pool:
+                    took = list(pool.map(send, targets, [label] * uploads))
+                out[label] = {
+                    "uploads": uploads,
+                    "ats_seconds_each": ats_seconds,
+                    "wall_s": round(time.monotonic() - started, 2),
+                    "slowest_s": round(max(took), 2),
+                    "median_s": round(statistics.median(took), 2),
+                }
+            return out
+        finally:
+            for proc in procs:
+                proc.send_signal(signal.SIGTERM)
+            for proc in procs:
+                proc.wait(timeout=60)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -568,7 +628,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--users", type=int, default=24)
     parser.add_argument("--no-kill", action="store_true", help="do not SIGKILL a worker")
+    parser.add_argument(
+        "--serialisation-cost",
+        action="store_true",
+        help="instead of the load run, measure what one upload at a time per application costs",
+    )
     args = parser.parse_args()
+    if args.serialisation_cost:
+        print(json.dumps(serialisation_cost(), indent=2))
+        return
     print(json.dumps(run(args.seconds, args.users, kill=not args.no_kill), indent=2))
 
 
