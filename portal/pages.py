@@ -113,11 +113,18 @@ def upload(principal: Principal, iid: str, aid: str) -> Any:
         flash("Choose a file to upload.", "error")
     for file in files:
         try:
-            outcome = attachments.upload(principal, iid, app, file, request.form.get("type"))
+            answer = attachments.upload(principal, iid, app, file, request.form.get("type"))
         except PortalError as err:
             flash(f"{file.filename}: {err.message}", "error")
             continue
-        flash(f"“{outcome['attachment']['name']}” was uploaded.", "success")
+        outcome = answer.body
+        name = outcome["attachment"]["name"]
+        if outcome.get("code") == "already_uploaded":  # the form was sent twice (a resubmit)
+            flash(
+                f"“{name}” was already uploaded a moment ago, so it was not added twice.", "success"
+            )
+            continue
+        flash(f"“{name}” was uploaded.", "success")
         for warning in outcome["warnings"]:
             flash(f"The ATS says: {warning}", "warning")
     return redirect(url_for("pages.application", iid=iid, aid=aid), code=303)
