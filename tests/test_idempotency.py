@@ -9,11 +9,14 @@ from __future__ import annotations
 import hashlib
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import pytest
 import samples
-from conftest import embed_client, find_application
+from conftest import ServerThread, embed_client, find_application, portal_config, sign_in
 from test_graceful import start_gunicorn
+
+from portal import create_app
 
 URL = "/api/v1/integrations/{iid}/applications/{aid}/attachments"
 
@@ -138,7 +141,7 @@ def test_a_repeat_while_the_first_is_in_flight_waits_for_its_outcome(staff, sand
     sandbox.fault("add_application_attachment", count=1, delay=1.5, apply=False)
     sandbox.fault("add_application_attachment", count=1, delay=1.0, apply=True)
     with ThreadPoolExecutor(2) as pool:
-        send = lambda: staff.upload(iid, aid, content, "f.pdf", headers={"Idempotency-Key": key})  # noqa: E731
+        send = partial(staff.upload, iid, aid, content, "f.pdf", headers={"Idempotency-Key": key})
         first = pool.submit(send)
         while len(sandbox.pending_faults()) == 2:  # the first has taken the not-applied delay
             time.sleep(0.02)
@@ -156,7 +159,7 @@ def test_a_repeat_in_flight_gets_the_first_ones_success(staff, sandbox, grace):
     content, key = samples.pdf("in flight ok"), _key("inflight-ok")
     sandbox.fault("add_application_attachment", count=1, delay=1.5)  # slow, then fine
     with ThreadPoolExecutor(2) as pool:
-        send = lambda: staff.upload(iid, aid, content, "f.pdf", headers={"Idempotency-Key": key})  # noqa: E731
+        send = partial(staff.upload, iid, aid, content, "f.pdf", headers={"Idempotency-Key": key})
         first = pool.submit(send)
         sandbox.wait_faults_taken("add_application_attachment")
         second = pool.submit(send)
@@ -164,6 +167,31 @@ def test_a_repeat_in_flight_gets_the_first_ones_success(staff, sandbox, grace):
     assert (a.status_code, b.status_code) == (201, 201), (a.text, b.text)
     assert b.headers.get("Idempotent-Replayed") == "true"
     assert b.json() == a.json()
+    assert _settled_count(sandbox, content) == 1
+
+
+def test_a_long_upload_keeps_its_key_beyond_the_lease_time(sandbox):
+    """The lease on a key lives 0.6 s here, the upload takes 2 s: the heartbeat keeps it, so the
+    repeat waits for the first and replays it instead of taking the key over."""
+    server = ServerThread(create_app(portal_config(sandbox, UPLOAD_LEASE_SECONDS=0.6))).start()
+    try:
+        staff = sign_in(server.url)
+        iid = sandbox.iid("full")
+        aid = find_application(staff, iid, email="grace.hopper@example.com")["id"]
+        content, key = samples.pdf(f"long upload {time.time_ns()}"), _key("long")
+        sandbox.fault("add_application_attachment", count=1, delay=2.0)
+        with ThreadPoolExecutor(2) as pool:
+            send = partial(
+                staff.upload, iid, aid, content, "l.pdf", headers={"Idempotency-Key": key}
+            )
+            first = pool.submit(send)
+            sandbox.wait_faults_taken("add_application_attachment")
+            second = pool.submit(send)
+            a, b = first.result(), second.result()
+    finally:
+        server.stop()
+    assert (a.status_code, b.status_code) == (201, 201), (a.text, b.text)
+    assert b.headers.get("Idempotent-Replayed") == "true" and b.json() == a.json()
     assert _settled_count(sandbox, content) == 1
 
 
