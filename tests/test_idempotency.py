@@ -195,6 +195,36 @@ def test_a_long_upload_keeps_its_key_beyond_the_lease_time(sandbox):
     assert _settled_count(sandbox, content) == 1
 
 
+def test_a_repeat_on_another_instance_sharing_redis_waits_and_replays(sandbox, redis_server):
+    """Two portal instances (two machines) on one Redis: the repeat reaches the other instance
+    while the first is in flight there, waits for it and replays it."""
+    redis_server.flush()
+    config = {"REDIS_URL": redis_server.url, "UPLOAD_LEASE_SECONDS": 1.0}
+    one = ServerThread(create_app(portal_config(sandbox, **config))).start()
+    two = ServerThread(create_app(portal_config(sandbox, **config))).start()
+    try:
+        iid = sandbox.iid("full")
+        clients = [
+            embed_client(one.url, "acme", iid, user="r@acme"),
+            embed_client(two.url, "acme", iid, user="r@acme"),
+        ]
+        aid = find_application(clients[0], iid, email="grace.hopper@example.com")["id"]
+        content, key = samples.pdf(f"two instances {time.time_ns()}"), _key("redis")
+        headers = {"Idempotency-Key": key}
+        sandbox.fault("add_application_attachment", count=1, delay=2.0)
+        with ThreadPoolExecutor(2) as pool:
+            first = pool.submit(clients[0].upload, iid, aid, content, "r.pdf", headers=headers)
+            sandbox.wait_faults_taken("add_application_attachment")
+            second = pool.submit(clients[1].upload, iid, aid, content, "r.pdf", headers=headers)
+            a, b = first.result(), second.result()
+    finally:
+        one.stop()
+        two.stop()
+    assert (a.status_code, b.status_code) == (201, 201), (a.text, b.text)
+    assert b.headers.get("Idempotent-Replayed") == "true" and b.json() == a.json()
+    assert _settled_count(sandbox, content) == 1
+
+
 # -- without a key: derived from (principal, application, type, content) -----------------------
 
 
