@@ -327,9 +327,11 @@ def _reconcile(
     accepted: filetype.Accepted,
     err: KomboError,
 ) -> idempotency.Answer:
-    """After an unknown outcome: "uploaded" only if a new attachment has our exact bytes."""
-    if snapshot is None:
-        raise _unconfirmed(integration, accepted.name, None, err)
+    """After an unknown outcome: "uploaded" only if a new attachment has our exact bytes.
+
+    Without a snapshot every attachment of the application is compared: our bytes are either
+    among them or not there, whatever was there before.
+    """
     look = _look(integration, app, snapshot, accepted, current_app.config["RECONCILE_WAITS"])
     if look.found is not None:
         return _confirmed(claim, outcome, integration, app, look)
@@ -361,10 +363,10 @@ def _confirmed(
 
 
 def _unconfirmed(
-    integration: integrations.Integration, name: str, look: Look | None, err: KomboError | None
+    integration: integrations.Integration, name: str, look: Look, err: KomboError | None
 ) -> PortalError:
     tool = integration.tool
-    if look is None:
+    if look.ids is None and look.not_listable:
         why = f", because {tool} does not let the portal list attachments"
     elif look.ids is None:
         why = f", because {tool} is not answering"
@@ -389,6 +391,7 @@ class Look:
     ids: set[str] | None = None  # ids of the last listing (None: never listed)
     unreadable: bool = False  # a new attachment could not be read back
     other_bytes: bool = False  # a new attachment of our name has other bytes
+    not_listable: bool = False  # this ATS does not list attachments at all
 
     @property
     def doubtful(self) -> bool:
@@ -409,16 +412,22 @@ def _look(
     this application or on the candidate (where candidate-level ATSs put it). A new file of
     our name with other bytes is a doubt, unless it is another file this portal sent there.
     """
+    look = Look()
+    if not app.candidate_id:  # nothing to list the attachments of
+        look.not_listable = True
+        return look
     before = set(snapshot or ())
     sent_here = _sent_here(integration.id, app.id)
     verdicts: dict[str, str] = {}  # id -> same / other / foreign / unreadable
-    look = Look()
     for wait in waits:
         time.sleep(wait)
         try:
-            items, _ = fetch(integration.id, app.candidate_id or "", guarded=False)
+            items, _ = fetch(integration.id, app.candidate_id, guarded=False)
         except KomboError as err:
             log.warning("reconcile: listing failed: %r", err)
+            if err.code in NOT_LISTABLE:
+                look.not_listable = True
+                break  # waiting will not change it
             continue
         look.ids = {a["id"] for a in items if isinstance(a.get("id"), str)}
         for item in items:

@@ -320,6 +320,26 @@ def test_a_retry_is_not_confused_by_a_same_named_file_another_user_sent_meanwhil
     assert (_settled_count(sandbox, x), _count(sandbox, y)) == (1, 1)
 
 
+def test_where_nothing_can_be_listed_a_retry_never_sends_blindly(staff, sandbox):
+    iid = sandbox.iid("no_list")
+    aid = find_application(staff, iid)["id"]
+    content, key = samples.pdf(f"no list retry {time.time_ns()}"), _key("nolist")
+    sandbox.fault("add_application_attachment", count=1, status=500, code=None, apply=True)
+    first = staff.upload(iid, aid, content, "cv.pdf", headers={"Idempotency-Key": key})
+    retry = staff.upload(iid, aid, content, "cv.pdf", headers={"Idempotency-Key": key})
+    for told in (first, retry):
+        assert told.status_code == 502, told.text
+        error = told.json()["error"]
+        assert (
+            error["code"] == "upload_unconfirmed"
+            and "does not let the portal list" in (error["message"])
+        )
+    assert _settled_count(sandbox, content) == 1
+    fresh = staff.upload(iid, aid, content, "cv.pdf", headers={"Idempotency-Key": _key("anyway")})
+    assert fresh.status_code == 201  # "upload anyway": a new key is a new upload
+    assert _settled_count(sandbox, content) == 2
+
+
 # -- two gunicorn workers on one SQLite store --------------------------------------------------
 
 

@@ -306,6 +306,17 @@ def test_an_applied_unknown_outcome_is_confirmed_by_content(staff, sandbox):
     assert _settled_count(sandbox, content) == 1
 
 
+def test_an_applied_unknown_outcome_on_a_candidate_level_ats_is_confirmed(staff, sandbox):
+    """Candidate-level ATSs file the upload on the candidate (no application id): still ours."""
+    iid = sandbox.iid("candidate_level")
+    aid = find_application(staff, iid)["id"]
+    content = samples.pdf(f"candidate level {time.time_ns()}")
+    sandbox.fault("add_application_attachment", count=1, status=500, code=None, apply=True)
+    told = staff.upload(iid, aid, content, "CV.pdf")
+    assert told.status_code == SUCCESS and told.json()["confirmed_by"] == "listing", told.text
+    assert _settled_count(sandbox, content) == 1
+
+
 @pytest.mark.parametrize(
     ("fault", "status", "code"),
     [
