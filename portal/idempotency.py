@@ -122,13 +122,14 @@ class Lease:
 
     def __init__(self, store: Store, key: str, ttl: float) -> None:
         self.store, self.key, self.ttl = store, key, ttl
-        self.token = secrets.token_hex(8)
+        self.holder = ""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def take(self) -> bool:
         """Claim the key now; start the heartbeat if we got it."""
-        if not self.store.claim(self.key, self.ttl, self.token):
+        self.holder, self._stop = secrets.token_hex(8), threading.Event()  # a lease may be retaken
+        if not self.store.claim(self.key, self.ttl, self.holder):
             return False
         self._thread = threading.Thread(target=self._beat, name=f"lease {self.key}", daemon=True)
         self._thread.start()
@@ -137,10 +138,10 @@ class Lease:
     def _beat(self) -> None:
         while not self._stop.wait(self.ttl / 3):
             try:
-                if self.store.get(self.key) != self.token:
+                if self.store.get(self.key) != self.holder:
                     log.warning("lease %s was lost (expired while held)", self.key)
                     return
-                self.store.put(self.key, self.token, self.ttl)
+                self.store.put(self.key, self.holder, self.ttl)
             except Exception:  # a store hiccup: try again at the next beat, the lease still runs
                 log.exception("lease %s: heartbeat failed", self.key)
 
@@ -149,7 +150,7 @@ class Lease:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-        if self.store.get(self.key) == self.token:
+        if self.store.get(self.key) == self.holder:
             self.store.release(self.key)
 
 

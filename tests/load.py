@@ -17,7 +17,8 @@ submitted twice 0-50 ms apart (a double click), with the key or without.
 - undeserved errors: a 500, a non-JSON error, a broken connection to the portal (other than one
   in flight when the worker was killed, or a download aborted upstream), or an answer that is
   not one of the portal's documented error codes; undeserved_5xx counts the 5xx among them;
-- lost: told "uploaded" but not in the ATS; phantom: told "not uploaded" but it is there;
+- lost: told "uploaded" but not in the ATS; phantom: told "not uploaded" but it is there (in the
+  end, and phantom_answers: any "not uploaded" answer given when the ATS already had the file);
 - duplicates: one file in the ATS more than once;
 - mismatches: a download that completed with other bytes than the ATS holds.
 """
@@ -41,6 +42,7 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +116,8 @@ class Books:
     # sha256 -> the last answer of each submission of that file (a double submit has two)
     told: dict[str, list[str]] = field(default_factory=dict)
     downloads: list[tuple[str, str]] = field(default_factory=list)  # (attachment id, sha256)
+    # (sha256, code, when) of every "not uploaded" answer, to compare with when the ATS stored it
+    refusals: list[tuple[str, str, float]] = field(default_factory=list)
     kills: list[float] = field(default_factory=list)  # monotonic times a worker was killed
     dropped_by_kill: int = 0
     retries: int = 0
@@ -302,6 +306,11 @@ def submit(
                 books.replayed += resp.headers.get("Idempotent-Replayed") == "true"
             return "uploaded"
         told = (body or {}).get("error", {}).get("code", str(resp.status_code))
+        # "Not uploaded" (not "could not confirm", not "still being sent"): checked against when
+        # the ATS stored the file, after the run.
+        if told not in ("upload_unconfirmed", "upload_in_progress"):
+            with books.lock:
+                books.refusals.append((hashlib.sha256(content).hexdigest(), told, time.time()))
         if told not in RETRIED:
             return told
     return told
@@ -478,6 +487,10 @@ def audit(root: str, books: Books) -> dict[str, int]:
     stored = Counter(u["sha256"] for u in uploads)
     told = {sha: _verdict(answers) for sha, answers in books.told.items()}
     expected = {u["attachment_id"]: u["sha256"] for u in uploads}
+    first_stored: dict[str, float] = {}
+    for u in uploads:
+        at = datetime.fromisoformat(u["received_at"]).timestamp()
+        first_stored[u["sha256"]] = min(at, first_stored.get(u["sha256"], at))
     mismatches = 0
     for att_id, sha in books.downloads:
         if att_id not in expected:  # a seeded file: read the ATS's own copy
@@ -490,6 +503,11 @@ def audit(root: str, books: Books) -> dict[str, int]:
         "uploads_unconfirmed_or_unanswered": sum(t == "unknown" for t in told.values()),
         "lost": sum(t == "uploaded" and stored[sha] == 0 for sha, t in told.items()),
         "phantom": sum(t == "not_uploaded" and stored[sha] > 0 for sha, t in told.items()),
+        # told "not uploaded" although the ATS already had it (a later retry may have hidden it)
+        "phantom_answers": sum(
+            first_stored.get(sha, float("inf")) <= at for sha, _, at in books.refusals
+        ),
+        "not_uploaded_answers": len(books.refusals),
         "duplicates": sum(c > 1 for c in stored.values()),
         "downloads_checked": len(books.downloads),
         "mismatches": mismatches,

@@ -391,6 +391,7 @@ def test_load_with_random_faults_keeps_the_books():
     assert figures["faults_injected"] > 0 and figures["uploads_told_uploaded"] > 0
     assert figures["workers_killed"] == 1 and figures["double_submits"] > 0
     assert (figures["lost"], figures["phantom"], figures["duplicates"]) == (0, 0, 0)
+    assert figures["phantom_answers"] == 0
     assert figures["mismatches"] == 0 and figures["downloads_checked"] > 0
 
 
