@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from portal import applications, attachments, downloads, integrations, tokens
+from portal import applications, attachments, downloads, idempotency, integrations, tokens
 from portal.access import Principal, require
 from portal.errors import PortalError
 from portal.security import json_body
@@ -98,12 +98,24 @@ def list_attachments(p: Principal, iid: str, aid: str) -> Any:
 @bp.post("/api/v1/integrations/<iid>/applications/<aid>/attachments")
 @require("upload")
 def add_attachment(p: Principal, iid: str, aid: str) -> Any:
-    """Upload multipart `file` with `type` (CV, COVER_LETTER, OTHER); 201 when the ATS has it."""
+    """Upload multipart `file` with `type` (CV, COVER_LETTER, OTHER); 201 when the ATS has it.
+
+    An `Idempotency-Key` header makes retries safe: a repeat gets the first outcome (marked
+    `Idempotent-Replayed: true`); without one, the same file again within 10 minutes is
+    answered 200 `already_uploaded`.
+    """
+    key = idempotency.parse_key(request.headers.getlist(idempotency.KEY_HEADER))
     _one_field("file", request.files)
     _one_field("type", request.form)
     app = applications.get(p, iid, aid)
-    outcome = attachments.upload(p, iid, app, request.files.get("file"), request.form.get("type"))
-    return jsonify(outcome), 201
+    answer = attachments.upload(
+        p, iid, app, request.files.get("file"), request.form.get("type"), key
+    )
+    resp = jsonify(answer.body)
+    resp.status_code = answer.status
+    if answer.replayed:
+        resp.headers[idempotency.REPLAYED_HEADER] = "true"
+    return resp
 
 
 def _one_field(name: str, fields: Any) -> None:

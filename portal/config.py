@@ -66,6 +66,14 @@ DEFAULTS: dict[str, Any] = {
     "KOMBO_SCAN_PAGES": 8,
     # Pauses between looks at the candidate's attachments after an upload of unknown outcome.
     "RECONCILE_WAITS": [0.5, 1.5, 3.0],
+    # Idempotency records: 24 h for a caller's Idempotency-Key, 10 min for one derived from the file.
+    "IDEMPOTENCY_TTL": 24 * 3600,
+    "IDEMPOTENCY_AUTO_WINDOW": 600,
+    # An upload's lease on its key and its application, renewed while it runs: a killed worker
+    # frees them within this many seconds.
+    "UPLOAD_LEASE_SECONDS": 15.0,
+    # How long a request waits for another holding its key or application (0: write timeout + 60).
+    "UPLOAD_WAIT_SECONDS": 0,
     "SESSION_COOKIE_NAME": "portal_session",
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",

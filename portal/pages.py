@@ -117,12 +117,19 @@ def upload(principal: Principal, iid: str, aid: str) -> Any:
         flash("Choose a file to upload.", "error")
     for file in files:
         try:
-            outcome = attachments.upload(principal, iid, app, file, request.form.get("type"))
+            answer = attachments.upload(principal, iid, app, file, request.form.get("type"))
         except PortalError as err:
             # Refusals of the file itself already name it; say it once.
             named = file.filename is not None and file.filename in err.message
             flash(err.message if named else f"{file.filename}: {err.message}", "error")
             continue
+        outcome = answer.body
+        name = outcome["attachment"]["name"]
+        if outcome.get("code") == "already_uploaded":  # the form was sent twice (a resubmit)
+            flash(
+                f"“{name}” was already uploaded a moment ago, so it was not added twice.", "success"
+            )
+            continue
         # Kombo's warnings are debug notes with raw ids (its docs: log them), not for recruiters.
-        flash(f"“{outcome['attachment']['name']}” was uploaded.", "success")
+        flash(f"“{name}” was uploaded.", "success")
     return redirect(url_for("pages.application", iid=iid, aid=aid), code=303)
