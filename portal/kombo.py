@@ -15,7 +15,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 from urllib.parse import urlsplit
@@ -210,6 +210,9 @@ class KomboClient:
         self.download_hosts = frozenset(download_hosts) | {api_host, "resources.kombo.dev"}
         self._api_host = api_host
         self._local = threading.local()
+        #: Called after each HTTP attempt of an API call with (integration_id, response or None
+        #: when the transport failed): the portal reads `Concurrency-Limit` and counts attempts.
+        self.on_attempt: Callable[[str | None, requests.Response | None], None] | None = None
 
     def __repr__(self) -> str:
         return f"KomboClient(base_url={self.base_url!r})"  # never the key
@@ -392,8 +395,12 @@ class KomboClient:
                     timeout=timeout,
                     allow_redirects=False,
                 )
+                if self.on_attempt is not None:
+                    self.on_attempt(integration_id, resp)
                 return self._interpret(resp, write=write)
             except (KomboError, requests.RequestException) as exc:
+                if self.on_attempt is not None and isinstance(exc, requests.RequestException):
+                    self.on_attempt(integration_id, None)
                 err = exc if isinstance(exc, KomboError) else _transport_error(exc, sent=write)
             wait = self._retry_wait(err, write=write, attempt=attempt, deadline=deadline)
             if wait is None:
