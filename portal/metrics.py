@@ -18,7 +18,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, current_app, request
+from flask import Blueprint, Flask, Response, current_app, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -121,7 +121,9 @@ def metrics() -> Response:
     token = str(current_app.config.get("METRICS_TOKEN") or "")
     given = request.headers.get("Authorization", "")
     if not token or not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-        abort(404)  # not 401: nothing tells a prober that metrics exist here
+        # Not 401: nothing tells a prober that metrics exist here. A plain body, not the error
+        # page: that page reads the bearer as a session token and fails on ours.
+        return Response("Not found\n", status=404, mimetype="text/plain")
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     return Response(generate_latest(_registry(app)), content_type=CONTENT_TYPE_LATEST)
 
