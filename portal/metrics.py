@@ -128,8 +128,19 @@ def metrics() -> Response:
     return Response(generate_latest(_registry(app)), content_type=CONTENT_TYPE_LATEST)
 
 
+def _multiprocess_values() -> None:
+    """prometheus-client picks its value store when first imported; `portal serve` imports it
+    in gunicorn's master (the config check) before gunicorn_conf sets the folder. Our metrics
+    all have labels, so their values are made at first use, in the worker: pick again here."""
+    from prometheus_client import values
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR") and values.ValueClass is values.MutexValue:
+        values.ValueClass = values.get_value_class()
+
+
 def init_app(app: Flask) -> None:
     """Register /metrics; a short token would make it guessable, so startup refuses it."""
+    _multiprocess_values()
     token = app.config.get("METRICS_TOKEN")
     if token and len(str(token)) < MIN_TOKEN_LENGTH:
         raise RuntimeError(
