@@ -8,6 +8,7 @@ import sys
 import time
 
 import requests
+
 from portal.sandbox.files import minimal_pdf  # the image's own package
 
 BASE = sys.argv[1].rstrip("/")
