@@ -95,6 +95,9 @@ class NginxServer:
     def __init__(self, upstreams: list[str], conf: Path | None = None) -> None:
         binary = need("nginx", "nginx")
         self.dir = Path(tempfile.mkdtemp(prefix="portal-nginx-"))
+        # nginx's workers drop root for `nobody`: they must reach the temp folders it makes here
+        # (a buffered upload larger than client_body_buffer_size goes to one).
+        self.dir.chmod(0o755)
         self.port = bound_port()
         source = conf or Path(__file__).resolve().parents[1] / "deploy" / "nginx.conf"
         self.conf = self.dir / "nginx.conf"

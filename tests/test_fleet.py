@@ -25,6 +25,9 @@ from daemons import NginxServer
 from test_downloads import raw_get
 from test_graceful import gunicorn_env
 
+from portal.guard import _means_down
+from portal.kombo import KomboBadResponse, KomboConnectionError, KomboError
+
 BUDGET = 4
 INSTANCES = 3
 pytestmark = pytest.mark.timeout(240)
@@ -289,3 +292,128 @@ def find_app(client, iid: str) -> str:
 
 
 __all__ = ["embed_client"]
+
+
+# -- Kombo's Concurrency-Limit header: an integration with less gets less ---------------------
+
+
+@pytest.fixture(scope="module")
+def tight_sandbox():
+    """A sandbox whose integrations allow only 3 action calls at once (and say so)."""
+    from conftest import SANDBOX_KEY, Sandbox
+
+    from portal.sandbox import SandboxServer
+
+    server = SandboxServer(
+        api_key=SANDBOX_KEY, applications=20, host="127.0.0.1", port=0, concurrency_limit=3
+    ).start()
+    yield Sandbox(server)
+    server.stop()
+
+
+def test_a_lower_concurrency_limit_from_kombo_lowers_the_budget(tight_sandbox, tmp_path):
+    from test_graceful import start_gunicorn
+
+    proc, url = start_gunicorn(tight_sandbox, tmp_path, KOMBO_SLOT_WAIT=60.0)  # budget 24
+    try:
+        iid = tight_sandbox.iid("full")
+        staff = sign_in(url)
+        apps = staff.get(f"/api/v1/integrations/{iid}/applications").json()["applications"][:12]
+        assert staff.get(f"/api/v1/integrations/{iid}/applications/{apps[0]['id']}/attachments").ok
+        _concurrency(tight_sandbox, reset=True)  # Kombo has told us "3" by now
+        tight_sandbox.fault("add_application_attachment", count=12, delay=0.4)
+        files = [samples.pdf(f"tight {i} {time.time()}") for i in range(12)]
+
+        def upload(i: int) -> requests.Response:
+            client = Client(url)
+            client.http.cookies.update(staff.http.cookies)
+            client.csrf = staff.csrf
+            return client.upload(iid, apps[i]["id"], files[i], f"tight{i}.pdf")
+
+        with ThreadPoolExecutor(12) as pool:
+            results = list(pool.map(upload, range(12)))
+        assert [r.status_code for r in results] == [201] * 12, [r.text for r in results][:2]
+        assert _concurrency(tight_sandbox)[iid]["peak"] <= 3
+        assert not [r for r in tight_sandbox.requests_log() if r["status"] == 429]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+# -- what operations sees --------------------------------------------------------------------
+
+
+def test_the_error_reference_is_the_request_id_nginx_made(fleet, sandbox):
+    staff = sign_in(fleet.url)
+    resp = staff.get(
+        "/api/v1/integrations/nope/applications", headers={"X-Request-Id": "chosen-by-the-client"}
+    )
+    assert resp.status_code == 404 and resp.json()["error"]["code"] == "not_found"
+    rid = resp.headers["X-Request-Id"]
+    assert resp.json()["error"]["reference"] == rid and rid != "chosen-by-the-client"
+    assert len(rid) == 32  # nginx's $request_id: the access log and the portal's log share it
+
+
+def test_readyz_says_ready_when_the_store_and_kombo_answer(fleet):
+    for url in fleet.urls:
+        resp = requests.get(url + "/readyz", timeout=10)
+        assert resp.status_code == 200 and resp.json() == {
+            "status": "ready",
+            "store": "ok",
+            "kombo": "ok",
+        }
+
+
+def test_readyz_fails_without_the_store_while_healthz_stays_alive(sandbox):
+    from conftest import ServerThread
+    from daemons import bound_port
+
+    from portal import create_app
+
+    dead = f"redis://127.0.0.1:{bound_port()}/0"  # nothing listens there
+    server = ServerThread(create_app(portal_config(sandbox, REDIS_URL=dead))).start()
+    try:
+        ready = requests.get(server.url + "/readyz", timeout=20)
+        assert ready.status_code == 503 and ready.json()["store"] == "failing"
+        assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
+    finally:
+        server.stop()
+
+
+def test_log_lines_are_json_with_the_request_id(sandbox):
+    import json
+    import logging
+
+    from portal import create_app
+    from portal.errors import reference
+    from portal.logs import JsonLines
+
+    app = create_app(portal_config(sandbox))
+    with app.test_request_context("/api/v1/x?email=ada@example.com"):
+        record = logging.LogRecord(
+            "portal.x", logging.WARNING, __file__, 1, "cut %s", ("short",), None
+        )
+        line = json.loads(JsonLines().format(record))
+        assert line["request_id"] == reference() and line["message"] == "cut short"
+        assert line["path"] == "/api/v1/x" and "ada" not in json.dumps(line)
+
+
+@pytest.mark.parametrize(
+    ("err", "down"),
+    [
+        (KomboConnectionError("x"), True),
+        (KomboBadResponse("x", status=None), True),
+        (KomboBadResponse("x", status=502), True),
+        (KomboBadResponse("x", status=413), False),  # an edge's HTML 413 page
+        (KomboError("x", status=500, code=None), True),
+        (KomboError("x", status=503, code="REMOTE.SERVICE_UNAVAILABLE"), True),
+        (KomboError("x", status=504, code="PLATFORM.TASK_TIMED_OUT"), True),
+        (KomboError("x", status=None, code="PLATFORM.UNKNOWN_ERROR"), True),
+        (KomboError("x", status=429, code="PLATFORM.CONCURRENCY_LIMIT_EXCEEDED"), False),
+        (KomboError("x", status=400, code="REMOTE.INPUT_INVALID"), False),
+        (KomboError("x", status=404, code="PLATFORM.INPUT_INVALID"), False),
+        (KomboError("x", status=409, code="INTEGRATION.INACTIVE"), False),
+    ],
+)
+def test_only_failures_that_mean_down_count_for_the_breaker(err, down):
+    assert _means_down(err) is down
