@@ -926,6 +926,14 @@ def _sandbox_peak(stack: Stack, reset: bool = False) -> int:
     return int(resp.json().get(stack.iid, {}).get("peak", 0))
 
 
+def _ttfb(http: requests.Session, url: str) -> float:
+    """Seconds until the response's headers arrive (what a download costs before its bytes)."""
+    started = time.perf_counter()
+    with http.get(url, stream=True, timeout=HTTP_TIMEOUT) as resp:
+        resp.raise_for_status()
+        return time.perf_counter() - started
+
+
 def _fleet_load(front: Stack, plan: Plan, ctx: dict[str, Any], seconds: float) -> dict[str, Any]:
     """The load section's clients, through `front` (nginx), with the sandbox's peak in flight."""
     token = embed_session(front).headers["Authorization"]
@@ -983,6 +991,14 @@ def bench_fleet(stack: Stack, plan: Plan, ctx: dict[str, Any]) -> dict[str, Any]
             if run:
                 nginx_s.append(p[0])
                 direct_s.append(d[0])
+        ttfb: dict[str, list[float]] = {"nginx": [], "portal": [], "direct": []}
+        for _ in range(runs):
+            ttfb["nginx"].append(
+                _ttfb(http, find_attachment(fleet, http, ctx["app"], path.name)["download_url"])
+            )
+            urls_ = find_attachment(stack, ctx["http"], ctx["app"], path.name)
+            ttfb["portal"].append(_ttfb(ctx["http"], urls_["download_url"]))
+            ttfb["direct"].append(_ttfb(direct_http, urls_["data_url"]))
         size = path.stat().st_size / MIB
         seconds = max(10.0, plan.load_seconds / 2)
         log(f"fleet: {plan.load_clients} clients x {seconds:.0f} s through 3 instances, then 1")
@@ -996,6 +1012,7 @@ def bench_fleet(stack: Stack, plan: Plan, ctx: dict[str, Any]) -> dict[str, Any]
             "nginx_mib_s": size / median(nginx_s),
             "direct_mib_s": size / median(direct_s),
             "nginx_ratio": median(direct_s) / median(nginx_s),
+            "ttfb_ms": {k: 1000 * median(v) for k, v in ttfb.items()},
             "three": three,
             "one": lone,
         }
@@ -1144,6 +1161,11 @@ def _render_fleet(report: dict[str, Any]) -> list[str]:
         f"(download medians of {f['download_runs']} runs)",
         "",
         table(["download", "MB/s", "data_url MB/s", "ratio"], rows),
+        "",
+        "Time to the first byte (median, ms): "
+        + ", ".join(f"{k} {v:.1f}" for k, v in f["ttfb_ms"].items())
+        + " (behind nginx and streamed, the portal first lists the candidate's attachments "
+        "at Kombo and opens the file; nginx then fetches it again).",
         "",
         table(
             [
