@@ -19,8 +19,8 @@ MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 START=$SECONDS
 phase() { echo "check.sh: [$((SECONDS - START)) s] $*"; }
 
-for tool in podman debootstrap unshare chroot mount; do
-    command -v "$tool" >/dev/null || { echo "check.sh: $tool is missing (apt-get install podman debootstrap)"; exit 1; }
+for tool in podman debootstrap unshare chroot mount ip; do
+    command -v "$tool" >/dev/null || { echo "check.sh: $tool is missing (apt-get install podman debootstrap iproute2)"; exit 1; }
 done
 [ "$(id -u)" = 0 ] || { echo "check.sh: run as root (debootstrap, mount, chroot)"; exit 1; }
 
