@@ -934,18 +934,26 @@ def _ttfb(http: requests.Session, url: str) -> float:
         return time.perf_counter() - started
 
 
-def _fleet_load(front: Stack, plan: Plan, ctx: dict[str, Any], seconds: float) -> dict[str, Any]:
+def _fleet_load(
+    front: Stack,
+    plan: Plan,
+    ctx: dict[str, Any],
+    seconds: float,
+    clients: int | None = None,
+    size: int | None = None,
+) -> dict[str, Any]:
     """The load section's clients, through `front` (nginx), with the sandbox's peak in flight."""
     token = embed_session(front).headers["Authorization"]
     apps = [a["id"] for a in ctx["apps"]]
-    size = plan.load_file_mib * MIB
+    size = size or plan.load_file_mib * MIB
+    clients = clients or plan.load_clients
     before = len(sandbox_uploads(front))
     _sandbox_peak(front, reset=True)
     started = time.monotonic()
-    with ThreadPoolExecutor(plan.load_clients) as pool:
+    with ThreadPoolExecutor(clients) as pool:
         futures = [
             pool.submit(load_client, front, token, apps[n % len(apps)], n, size, started + seconds)
-            for n in range(plan.load_clients)
+            for n in range(clients)
         ]
         results = [f.result() for f in futures]
     out = _load_summary(front, results, time.monotonic() - started, size, before)
@@ -1004,6 +1012,18 @@ def bench_fleet(stack: Stack, plan: Plan, ctx: dict[str, Any]) -> dict[str, Any]
         log(f"fleet: {plan.load_clients} clients x {seconds:.0f} s through 3 instances, then 1")
         three = _fleet_load(fleet, plan, ctx, seconds)
         lone = _fleet_load(single, plan, ctx, seconds)
+        # Saturation: every upload takes the ATS 1 s, so calls pile up: Kombo must still see at
+        # most the budget in flight, and nobody a 429.
+        log(f"fleet: saturation, 2 x {budget} clients, the ATS answering each upload after 1 s")
+        requests.post(
+            stack.sandbox_root + "/_sandbox/faults",
+            json={"endpoint": "add_application_attachment", "count": 100_000, "delay": 1.0},
+            timeout=HTTP_TIMEOUT,
+        ).raise_for_status()
+        try:
+            saturated = _fleet_load(fleet, plan, ctx, seconds, clients=2 * budget, size=64 * 1024)
+        finally:
+            requests.delete(stack.sandbox_root + "/_sandbox/faults", timeout=HTTP_TIMEOUT)
         return {
             "instances": FLEET_INSTANCES,
             "budget": budget,
@@ -1015,6 +1035,7 @@ def bench_fleet(stack: Stack, plan: Plan, ctx: dict[str, Any]) -> dict[str, Any]
             "ttfb_ms": {k: 1000 * median(v) for k, v in ttfb.items()},
             "three": three,
             "one": lone,
+            "saturated": saturated,
         }
     finally:
         for front in fronts:
@@ -1154,7 +1175,11 @@ def _render_fleet(report: dict[str, Any]) -> list[str]:
             f"{r['kombo_peak']} of {f['budget']}",
             str(r["accepted_duplicated"] + r["accepted_missing"]),
         ]
-        for label, r in (("3 instances", f["three"]), ("1 instance", f["one"]))
+        for label, r in (
+            ("3 instances", f["three"]),
+            ("1 instance", f["one"]),
+            ("3 instances, ATS 1 s per upload (64 KB)", f["saturated"]),
+        )
     ]
     return [
         f"### Fleet: nginx, {f['instances']} instances, one Redis "
