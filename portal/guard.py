@@ -136,11 +136,12 @@ def observe(iid: str | None, resp: requests.Response | None) -> None:
     header = resp.headers.get("Concurrency-Limit", "")
     if not header.isdigit():
         return
-    said = int(header)
-    seen: dict[str, int] = current_app.extensions["portal.guard.seen_limits"]
-    if seen.get(iid) == said:
-        return  # already told the store; the header comes with every action call
-    seen[iid] = said
+    said, now = int(header), time.monotonic()
+    seen: dict[str, tuple[int, float]] = current_app.extensions["portal.guard.seen_limits"]
+    last = seen.get(iid)
+    if last is not None and last[0] == said and now - last[1] < LEARNED_LIMIT_TTL / 2:
+        return  # the store knows (and still will); the header comes with every action call
+    seen[iid] = (said, now)
     if said < KOMBO_LIMIT:
         get_store().put(_learned(iid), str(said), LEARNED_LIMIT_TTL)
     else:
@@ -177,7 +178,8 @@ def _before(iid: str) -> bool:
     fails = store.get(_fails(iid))
     if fails is None or int(fails) < FAILURES_TO_OPEN:
         return False
-    if not store.claim(_trial(iid), _slot_ttl(True)):
+    # A trial that dies (its worker killed) frees the integration after a read's worst case.
+    if not store.claim(_trial(iid), _slot_ttl(False)):
         raise _paused(OPEN_SECONDS / 10)  # another instance is trying the ATS right now
     return True
 
