@@ -34,7 +34,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         embed,
         errors,
         guard,
+        health,
         integrations,
+        logs,
+        metrics,
         pages,
         security,
         state,
@@ -48,6 +51,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     attachments.init_app(app)
     guard.init_app(app)
+    logs.init_app(app)
+    metrics.init_app(app)
+    health.init_app(app)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(pages.bp)

@@ -56,8 +56,9 @@ DEFAULTS: dict[str, Any] = {
     "REDIS_URL": "",
     # ClamAV daemon every accepted file is scanned by: "unix:/path" or "tcp:host:port"; empty = none.
     "CLAMD": "",
-    # How many Kombo action calls this process keeps in flight per integration (Kombo allows 30).
-    "KOMBO_MAX_INFLIGHT": 12,
+    # Kombo action calls in flight per integration for the whole fleet (every worker of every
+    # instance, counted in the shared store); Kombo allows 30, its header may say less.
+    "KOMBO_MAX_INFLIGHT": 24,
     # Seconds a request waits for one of those slots before the user is told "busy".
     "KOMBO_SLOT_WAIT": 10.0,
     "INTEGRATION_CACHE_SECONDS": 60,

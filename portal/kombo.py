@@ -313,6 +313,9 @@ class KomboClient:
         # Extra data_url hosts from configuration (PORTAL_KOMBO_DOWNLOAD_HOSTS); never user input.
         self.download_hosts = frozenset(h.lower().strip() for h in download_hosts if h.strip())
         self._local = threading.local()
+        #: Called after each HTTP attempt of an API call with (integration_id, response or None
+        #: when the transport failed): the portal reads `Concurrency-Limit` and counts attempts.
+        self.on_attempt: Callable[[str | None, requests.Response | None], None] | None = None
 
     def __repr__(self) -> str:
         return f"KomboClient(base_url={self.base_url!r})"  # never the key
@@ -529,7 +532,11 @@ class KomboClient:
                     allow_redirects=False,
                 )
             except requests.RequestException as exc:
+                if self.on_attempt is not None:
+                    self.on_attempt(integration_id, None)
                 raise _transport_error(exc, sent=write) from None
+            if self.on_attempt is not None:
+                self.on_attempt(integration_id, resp)
             return self._interpret(resp, write=write)
 
         return self._retrying(method, path, attempt, write=write)

@@ -392,6 +392,11 @@ def _register_control(app: Flask, sb: Sandbox) -> None:
                 integ.pending_until = 0
         return json_response({"synced": True})
 
+    @app.get("/_sandbox/concurrency")
+    def sandbox_concurrency() -> Response:
+        """Action calls in flight and the peak per integration (?reset=1 starts a new peak)."""
+        return json_response(state.concurrency(reset=request.args.get("reset") == "1"))
+
     @app.post("/_sandbox/reset")
     def sandbox_reset() -> Response:
         """Drop uploads, faults and the request log (seeded data stays)."""
