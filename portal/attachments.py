@@ -25,7 +25,7 @@ import requests
 from flask import Flask, Request, current_app, url_for
 from werkzeug.datastructures import FileStorage
 
-from portal import filetype, guard, idempotency, integrations, tokens
+from portal import filetype, guard, idempotency, integrations, metrics, tokens
 from portal.access import Principal
 from portal.applications import Application, other_applications
 from portal.errors import PortalError, from_kombo
@@ -35,15 +35,6 @@ from portal.names import display_name
 from portal.state import get_store
 
 log = logging.getLogger(__name__)
-
-# Kombo codes meaning "this ATS cannot list attachments" (not a failure of the moment).
-NOT_LISTABLE = {
-    "INTEGRATION.ACTION_NOT_AVAILABLE",
-    "INTEGRATION.ACTION_DISABLED",
-    "INTEGRATION.MODEL_NOT_AVAILABLE",
-    "INTEGRATION.MODEL_DISABLED",
-    "INTEGRATION.PERMISSION_MISSING",
-}
 
 
 @dataclass
@@ -118,7 +109,7 @@ def list_for(principal: Principal, integration_id: str, app: Application) -> Att
     try:
         raw, warnings = fetch(integration_id, app.candidate_id)
     except KomboError as err:
-        if err.code in NOT_LISTABLE:
+        if err.not_available:
             return AttachmentList(
                 False,
                 message=f"{tool} does not let the portal list attachments. Uploads still work: "
@@ -211,6 +202,7 @@ def upload(
             max_size=current_app.config["MAX_UPLOAD_BYTES"],
         )
     except filetype.FileRefused as refused:
+        metrics.record_refusal(refused.code)
         raise PortalError(
             refused.status, refused.code, refused.message, file=file.filename
         ) from None
@@ -219,8 +211,14 @@ def upload(
     if isinstance(claim, idempotency.Answer):
         log.info("upload to %s/%s answered from its idempotency record", integration_id, app.id)
         return claim
-    with claim, _one_at_a_time(integration, app):
-        return _send_once(claim, integration, app, accepted, file.stream, type_)
+    try:
+        with claim, _one_at_a_time(integration, app):
+            answer = _send_once(claim, integration, app, accepted, file.stream, type_)
+    except PortalError as err:
+        metrics.record_upload(integration_id, err.code)
+        raise
+    metrics.record_upload(integration_id, "uploaded")
+    return answer
 
 
 @contextmanager
@@ -429,7 +427,7 @@ def _look(
             items, _ = fetch(integration.id, app.candidate_id, guarded=False)
         except KomboError as err:
             log.warning("reconcile: listing failed: %r", err)
-            if err.code in NOT_LISTABLE:
+            if err.not_available:
                 look.not_listable = True
                 break  # waiting will not change it
             continue

@@ -31,7 +31,7 @@ from flask import Flask, current_app, has_app_context
 
 from portal import metrics
 from portal.errors import PortalError
-from portal.kombo import KomboBadResponse, KomboConnectionError, KomboError
+from portal.kombo import KomboError
 from portal.state import get_store
 
 T = TypeVar("T")
@@ -43,22 +43,12 @@ FAILURE_WINDOW = 120.0
 KOMBO_LIMIT = 30
 # A learned lower limit is remembered this long (the header comes with every action call).
 LEARNED_LIMIT_TTL = 3600.0
-_DOWN_CODES = {"REMOTE.SERVICE_UNAVAILABLE", "PLATFORM.UNKNOWN_ERROR", "PLATFORM.TASK_TIMED_OUT"}
 _attempts = threading.local()
 
 
 def _means_down(err: BaseException) -> bool:
     """True when a failure says the ATS or Kombo is down (the breaker counts these only)."""
-    if isinstance(err, KomboConnectionError):
-        return True
-    if not isinstance(err, KomboError):
-        return False
-    status = err.status
-    if status is not None and status < 500:
-        return False  # a 4xx refuses this request; the integration is fine
-    if isinstance(err, KomboBadResponse):
-        return True  # unreadable, with status >= 500 or none
-    return (status or 0) >= 500 or err.code in _DOWN_CODES
+    return isinstance(err, KomboError) and err.means_down
 
 
 # -- keys in the shared store ----------------------------------------------------------------
