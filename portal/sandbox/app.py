@@ -21,7 +21,7 @@ from .catalog import DEFAULT_API_KEY
 from .context import Call, Sandbox
 from .data import Application, Dataset
 from .errors import ApiError, envelope, error_response, json_response
-from .faults import FaultSpecError, ResetMiddleware
+from .faults import Fault, FaultSpecError, ResetMiddleware
 from .ids import iso_ms, make_id, now_ms
 from .inject import apply_fault, drain
 from .settings import Settings, SettingsError, SettingsStore
@@ -122,9 +122,23 @@ def _guard_invalid(call: Call, run: Callable[[], Response]) -> Callable[[], Resp
     return guarded
 
 
+def _take_fault(sb: Sandbox, call: Call, integ_id: str | None) -> Fault | None:
+    """The fault this call takes. A body fault queued for `download` is about the file's bytes:
+    behind a redirecting data_url (settings.file_host) the second host serves them, so it is
+    taken there, and the redirect itself keeps its Location."""
+    faults = sb.state.faults
+    if call.op == "download" and sb.state.settings.current.file_host:
+        return faults.take("download", integ_id, body=False)
+    if call.op == "download_file":
+        return faults.take("download_file", integ_id) or faults.take(
+            "download", integ_id, body=True
+        )
+    return faults.take(call.op, integ_id)
+
+
 def _with_fault(sb: Sandbox, call: Call, run: Callable[[], Response]) -> Response:
     integ_id = call.integration.id if call.integration else call.owner_id
-    fault = sb.state.faults.take(call.op, integ_id)
+    fault = _take_fault(sb, call, integ_id)
     call.fault = fault
     if fault is None:
         return run()

@@ -258,11 +258,16 @@ class FaultQueue:
             self._faults.extend(faults)
             return faults
 
-    def take(self, endpoint: str, integration_id: str | None) -> Fault | None:
-        """Consume one call of the first fault matching this call, if any."""
+    def take(
+        self, endpoint: str, integration_id: str | None, *, body: bool | None = None
+    ) -> Fault | None:
+        """Consume one call of the first fault matching this call, if any (`body`: only faults
+        that do / do not mangle the body)."""
         with self._lock:
             for fault in self._faults:
                 if fault.endpoint != endpoint:
+                    continue
+                if body is not None and (fault.body is not None) != body:
                     continue
                 if fault.integration_id not in (None, integration_id):
                     continue
