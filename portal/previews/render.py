@@ -1,0 +1,99 @@
+"""The preview worker: turn untrusted file bytes into small PNGs, in a process of its own.
+
+Run by the portal as ``python -I render.py MEM CPU WIDTH PAGES PIXELS`` (by path, so it imports
+neither the portal nor Flask, and sees no secret: the parent passes an empty environment).
+It limits itself *before* it reads a byte of input: address space, CPU seconds, no files
+written, no core dumps. Then it reads the file from stdin, sniffs what it really is (the name
+and the ATS's content type are not trusted), renders with pypdfium2 (PDF) or Pillow (images)
+and writes ``>I`` page count, then per picture ``>I`` length and the PNG, to stdout.
+Exit 0: rendered; exit 2: not a file we preview, or refused (a bomb); anything else (a
+crash, SIGXCPU, SIGKILL from the parent's wall clock) also means "no preview".
+"""
+
+from __future__ import annotations
+
+import io
+import resource
+import struct
+import sys
+
+REFUSED = 2
+MAX_ASPECT = 3  # a picture at most 3x as tall as wide (a 1x100000 page is not a preview)
+
+
+def limit(memory: int, cpu: int) -> None:
+    """Cap this process: memory (address space), CPU time, no file writes, no core dumps."""
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))  # SIGXCPU, then SIGKILL
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def _png(image: object) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="PNG", compress_level=6)  # type: ignore[attr-defined]
+    return out.getvalue()
+
+
+def render_pdf(data: bytes, width: int, pages: int) -> tuple[int, list[bytes]]:
+    """The first `pages` pages of a PDF, each `width` pixels wide (no forms, no JavaScript)."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(data)
+    total = len(pdf)
+    out = []
+    for index in range(min(total, pages)):
+        page = pdf[index]
+        w, h = page.get_size()
+        if not (w > 0 and h > 0):
+            raise ValueError("page has no size")
+        scale = min(width / w, width * MAX_ASPECT / h)
+        bitmap = page.render(scale=scale, may_draw_forms=False)
+        out.append(_png(bitmap.to_pil()))
+    return total, out
+
+
+def render_image(data: bytes, width: int, max_pixels: int) -> tuple[int, list[bytes]]:
+    """The first frame of a PNG, JPEG, GIF or WebP, scaled down to `width` pixels wide."""
+    import warnings
+
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    warnings.simplefilter("error", Image.DecompressionBombWarning)  # past the limit: refuse
+    with Image.open(io.BytesIO(data), formats=["PNG", "JPEG", "GIF", "WEBP"]) as im:
+        if im.width * im.height > max_pixels:
+            raise Image.DecompressionBombError("too many pixels")
+        im.draft("RGB", (width, width * MAX_ASPECT))  # JPEG: decode at a reduced size
+        im.seek(0)
+        frame = im.convert("RGBA" if "A" in im.getbands() or "transparency" in im.info else "RGB")
+    frame.thumbnail((width, width * MAX_ASPECT))
+    return 1, [_png(frame)]
+
+
+def main(argv: list[str]) -> int:
+    """Limit, read, sniff, render, write; see the module docstring for the protocol."""
+    memory, cpu, width, pages, max_pixels = (int(a) for a in argv[1:6])
+    limit(memory, cpu)
+    data = sys.stdin.buffer.read()
+    try:
+        if b"%PDF-" in data[:1024]:
+            total, pictures = render_pdf(data, width, pages)
+        else:
+            total, pictures = render_image(data, width, max_pixels)
+    except MemoryError:
+        return REFUSED
+    except Exception as err:  # noqa: BLE001 - any failure of a hostile file is "no preview"
+        sys.stderr.write(f"{type(err).__name__}\n")
+        return REFUSED
+    out = sys.stdout.buffer
+    out.write(struct.pack(">I", total))
+    for picture in pictures:
+        out.write(struct.pack(">I", len(picture)))
+        out.write(picture)
+    out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
