@@ -145,7 +145,7 @@ def png_size(data: bytes) -> tuple[int, int] | None:
     return width, height
 
 
-def run_worker(data: bytes, width: int, pages: int) -> Rendered:
+def run_worker(data: bytes, width: int, pages: int, frame: bool = False) -> Rendered:
     """Render in a limited child process; NoPreview on refusal, crash, timeout or odd output."""
     argv = [
         sys.executable,
@@ -156,6 +156,7 @@ def run_worker(data: bytes, width: int, pages: int) -> Rendered:
         str(width),
         str(pages),
         str(int(setting("PREVIEW_MAX_PIXELS"))),
+        "1" if frame else "0",
     ]
     started = time.monotonic()
     try:
@@ -316,21 +317,21 @@ def render(
     cache = _state().cache
     found, value = cache.get(key, ttl)
     if not found:
-        value = _render_bounded(data, width, pages)
+        value = _render_bounded(data, width, pages, frame=kind == "thumb")
         cache.put(key, value, budget)
     if value is None:
         raise _no_preview(name)
     return value, name
 
 
-def _render_bounded(data: bytes, width: int, pages: int) -> Rendered | None:
+def _render_bounded(data: bytes, width: int, pages: int, frame: bool) -> Rendered | None:
     slot = _state().slots
     if not slot.acquire(timeout=float(setting("PREVIEW_WALL_SECONDS"))):
         raise PortalError(
             503, "preview_busy", "Previews are busy right now. Try again in a moment."
         )
     try:
-        return run_worker(data, width, pages)
+        return run_worker(data, width, pages, frame)
     except NoPreview:
         return None
     finally:

@@ -1,6 +1,6 @@
 """The preview worker: turn untrusted file bytes into small PNGs, in a process of its own.
 
-Run by the portal as ``python -I render.py MEM CPU WIDTH PAGES PIXELS`` (by path, so it imports
+Run by the portal as ``python -I render.py MEM CPU WIDTH PAGES PIXELS FRAME`` (by path, so it imports
 neither the portal nor Flask, and sees no secret: the parent passes an empty environment).
 It limits itself *before* it reads a byte of input: address space, CPU seconds, no files
 written, no core dumps. Then it reads the file from stdin, sniffs what it really is (the name
@@ -16,6 +16,7 @@ import io
 import resource
 import struct
 import sys
+from typing import Any
 
 REFUSED = 2
 MAX_ASPECT = 3  # a picture at most 3x as tall as wide (a 1x100000 page is not a preview)
@@ -29,13 +30,21 @@ def limit(memory: int, cpu: int) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def _png(image: object) -> bytes:
+FRAME_COLOUR = (154, 163, 178)  # a white page needs an edge on a white list, and on a dark one
+
+
+def _png(image: Any, frame: bool) -> bytes:
+    if frame:
+        from PIL import ImageOps
+
+        fill = FRAME_COLOUR + (255,) if image.mode == "RGBA" else FRAME_COLOUR
+        image = ImageOps.expand(image.convert("RGBA" if image.mode == "RGBA" else "RGB"), 1, fill)
     out = io.BytesIO()
-    image.save(out, format="PNG", compress_level=6)  # type: ignore[attr-defined]
+    image.save(out, format="PNG", compress_level=6)
     return out.getvalue()
 
 
-def render_pdf(data: bytes, width: int, pages: int) -> tuple[int, list[bytes]]:
+def render_pdf(data: bytes, width: int, pages: int) -> tuple[int, list[Any]]:
     """The first `pages` pages of a PDF, each `width` pixels wide (no forms, no JavaScript)."""
     import pypdfium2 as pdfium
 
@@ -49,11 +58,11 @@ def render_pdf(data: bytes, width: int, pages: int) -> tuple[int, list[bytes]]:
             raise ValueError("page has no size")
         scale = min(width / w, width * MAX_ASPECT / h)
         bitmap = page.render(scale=scale, may_draw_forms=False)
-        out.append(_png(bitmap.to_pil()))
+        out.append(bitmap.to_pil())
     return total, out
 
 
-def render_image(data: bytes, width: int, max_pixels: int) -> tuple[int, list[bytes]]:
+def render_image(data: bytes, width: int, max_pixels: int) -> tuple[int, list[Any]]:
     """The first frame of a PNG, JPEG, GIF or WebP, scaled down to `width` pixels wide."""
     import warnings
 
@@ -66,21 +75,23 @@ def render_image(data: bytes, width: int, max_pixels: int) -> tuple[int, list[by
             raise Image.DecompressionBombError("too many pixels")
         im.draft("RGB", (width, width * MAX_ASPECT))  # JPEG: decode at a reduced size
         im.seek(0)
-        frame = im.convert("RGBA" if "A" in im.getbands() or "transparency" in im.info else "RGB")
-    frame.thumbnail((width, width * MAX_ASPECT))
-    return 1, [_png(frame)]
+        picture = im.convert("RGBA" if "A" in im.getbands() or "transparency" in im.info else "RGB")
+    picture.thumbnail((width, width * MAX_ASPECT))
+    return 1, [picture]
 
 
 def main(argv: list[str]) -> int:
     """Limit, read, sniff, render, write; see the module docstring for the protocol."""
-    memory, cpu, width, pages, max_pixels = (int(a) for a in argv[1:6])
+    memory, cpu, width, pages, max_pixels, frame = (int(a) for a in argv[1:7])
     limit(memory, cpu)
     data = sys.stdin.buffer.read()
+    inner = width - 2 if frame else width  # the frame keeps the picture `width` wide
     try:
         if b"%PDF-" in data[:1024]:
-            total, pictures = render_pdf(data, width, pages)
+            total, images = render_pdf(data, inner, pages)
         else:
-            total, pictures = render_image(data, width, max_pixels)
+            total, images = render_image(data, inner, max_pixels)
+        pictures = [_png(image, bool(frame)) for image in images]
     except MemoryError:
         return REFUSED
     except Exception as err:  # noqa: BLE001 - any failure of a hostile file is "no preview"
