@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import io
 import os
+import signal
 import struct
 import time
 import uuid
@@ -429,3 +430,34 @@ def test_the_list_shows_thumbnails_that_open_the_preview(_page, portal, sandbox)
     expect(page.get_by_role("button", name="Fit to width")).to_have_attribute(
         "aria-pressed", "true"
     )
+
+
+# -- under gunicorn, as deployed --------------------------------------------------------------
+
+
+@pytest.mark.timeout(150)
+def test_under_gunicorn_a_bomb_holds_no_worker_and_tokens_stay_out_of_the_log(sandbox, tmp_path):
+    """The shipped gunicorn config (gthread): a hostile PDF, then a good one, on one render slot;
+    no gunicorn worker dies or is replaced, and the access log shows no preview token."""
+    from test_graceful import start_gunicorn
+
+    proc, url = start_gunicorn(sandbox, tmp_path, PREVIEW_WORKERS=1)
+    try:
+        c = embed_client(url, "acme", sandbox.iid("full"))
+        iid = sandbox.iid("full")
+        app = find_application(c, iid, job="Data Scientist")["id"]
+        bad, good = unique("Laughs.pdf"), unique("Fine.pdf")
+        into_ats(sandbox, iid, app, bad, "application/pdf", fanout_pdf())
+        into_ats(sandbox, iid, app, good, "application/pdf", samples.pdf("fine"))
+        bad_item, good_item = listed(c, iid, app, bad), listed(c, iid, app, good)
+        resp = c.get(bad_item["preview_url"], headers=JSON)
+        assert resp.status_code == 422 and resp.json()["error"]["code"] == "preview_unavailable"
+        assert png_size(c.get(good_item["preview_url"]).content) == (240, 310)
+        assert c.get(good_item["preview_page_url"]).status_code == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        log, _ = proc.communicate(timeout=30)
+    assert "GET /preview/[redacted]/thumb.png" in log  # the requests were logged
+    for item in (bad_item, good_item):
+        assert item["preview_url"].split("/")[2] not in log
+    assert log.count("Booting worker") == 2 and "WORKER TIMEOUT" not in log, log[-2000:]
