@@ -364,6 +364,32 @@ def test_a_hostile_file_gets_no_preview_and_the_portal_keeps_serving(
     assert c.get("/healthz").status_code == 200
 
 
+def test_a_taken_over_worker_can_only_answer_pngs_of_the_size_asked():
+    """What a worker writes is checked in the parent (a pdfium exploit would control it)."""
+    from portal.previews import NoPreview, _parse
+
+    def png_head(width: int, height: int) -> bytes:
+        ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+        return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr)
+
+    def answer(*pictures: bytes, count: int = 1) -> bytes:
+        return struct.pack(">I", count) + b"".join(struct.pack(">I", len(p)) + p for p in pictures)
+
+    assert _parse(answer(png_head(240, 300)), 240, 1).sizes == ((240, 300),)
+    for out in (
+        b"",
+        answer(),  # no picture
+        answer(b"<html><script>alert(1)</script>"),  # not a PNG
+        answer(png_head(241, 300)),  # wider than asked
+        answer(png_head(240, 721)),  # taller than 3 x wide
+        answer(png_head(240, 300), png_head(240, 300)),  # more pages than asked
+        answer(png_head(240, 300))[:-3],  # cut short
+        answer(png_head(240, 300)) + b"\x00\x00",  # a torn length
+    ):
+        with pytest.raises(NoPreview):
+            _parse(out, 240, 1)
+
+
 def test_a_worker_over_its_wall_clock_is_killed(sandbox):
     """A worker that does not finish in time (blocked, not even using CPU) is killed: no preview."""
     server = ServerThread(create_app(portal_config(sandbox, PREVIEW_WALL_SECONDS=0.01))).start()
@@ -401,9 +427,9 @@ def test_a_file_over_the_preview_limit_is_not_read_past_it(sandbox):
 
 def test_the_list_shows_thumbnails_that_open_the_preview(_page, portal, sandbox):  # noqa: F811
     """Chromium: the thumbnail loads lazily in the list, named; "Open preview" shows the page."""
-    from test_browser import expect, open_application, sign_in_page
+    from test_browser import THEMES, AxeLog, expect, open_application, sign_in_page
 
-    page = _page
+    page, log = _page, AxeLog()
     sign_in_page(page, portal.url)
     open_application(page, portal.url, sandbox.iid("full"))
     # Other tests add files to this candidate: find the seeded CV's row, wherever it is.
@@ -418,6 +444,9 @@ def test_the_list_shows_thumbnails_that_open_the_preview(_page, portal, sandbox)
     expect(thumb).to_be_visible()
     link = row.locator("a[data-open-preview]")
     expect(link).to_contain_text("Open preview")
+    for theme in THEMES:
+        page.emulate_media(color_scheme=theme)
+        log.check(f"list-thumbnails-{theme}", page)
     page.goto(link.get_attribute("href"))
     first = page.locator("img[data-preview-page]").first
     expect(first).to_be_visible()
@@ -427,9 +456,12 @@ def test_the_list_shows_thumbnails_that_open_the_preview(_page, portal, sandbox)
     zoom = page.get_by_role("button", name="Actual size")
     zoom.click()
     expect(first).to_have_class("is-zoomed")
-    expect(page.get_by_role("button", name="Fit to width")).to_have_attribute(
-        "aria-pressed", "true"
-    )
+    expect(zoom).to_have_attribute("aria-pressed", "true")
+    for theme in THEMES:
+        page.emulate_media(color_scheme=theme)
+        log.check(f"open-preview-{theme}", page)
+    log.save("previews")
+    assert not log.summary(), log.summary()
 
 
 # -- under gunicorn, as deployed --------------------------------------------------------------

@@ -189,6 +189,8 @@ def _parse(out: bytes, width: int, pages: int) -> Rendered:
     (count,), pos = struct.unpack(">I", out[:4]), 4
     pictures, sizes = [], []
     while pos < len(out):
+        if pos + 4 > len(out):
+            raise NoPreview("cut short")
         (length,) = struct.unpack(">I", out[pos : pos + 4])
         picture = out[pos + 4 : pos + 4 + length]
         size = png_size(picture)

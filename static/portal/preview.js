@@ -1,5 +1,5 @@
 // "Open preview" (templates/pages/preview.html): the server rendered the first pages as PNGs
-// into the page; this adds a "Fit to width / Actual size" switch and, when a page image does
+// into the page; this adds an "Actual size" toggle (fit to width when off) and, when a page image does
 // not load (its link expired, the ATS is busy), a plain sentence in its place.
 
 import { h } from "./dom.js";
@@ -17,8 +17,7 @@ export function initPreview(root) {
   const zoom = h("button", { type: "button", class: "small", "aria-pressed": "false" }, S.previewActualSize);
   zoom.addEventListener("click", () => {
     const on = zoom.getAttribute("aria-pressed") !== "true";
-    zoom.setAttribute("aria-pressed", String(on));
-    zoom.textContent = on ? S.previewFitWidth : S.previewActualSize;
+    zoom.setAttribute("aria-pressed", String(on)); // a toggle keeps its name; the state says it
     for (const img of root.querySelectorAll("img[data-preview-page]")) img.classList.toggle("is-zoomed", on);
   });
   root.querySelector(".preview-pages").before(h("p", {}, zoom));

@@ -111,7 +111,6 @@ export const S = {
   // -- the preview page
   previewPageFailed: "This page could not be shown. Reload the list and open the preview again.",
   previewActualSize: "Actual size",
-  previewFitWidth: "Fit to width",
 
   // -- the embed
   sessionExpired: "Your session has expired. Reopen this page from the partner app.",
