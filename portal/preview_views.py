@@ -15,6 +15,7 @@ from portal import access, previews
 from portal.errors import PortalError
 
 bp = Blueprint("previews", __name__)
+bp.record_once(lambda state: previews.check_settings(state.app.config))
 
 PNG_HEADERS = {
     "Content-Type": "image/png",

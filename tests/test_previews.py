@@ -390,6 +390,21 @@ def test_a_taken_over_worker_can_only_answer_pngs_of_the_size_asked():
             _parse(out, 240, 1)
 
 
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"PREVIEW_MEMORY_BYTES": -1},  # setrlimit: RLIM_INFINITY
+        {"PREVIEW_CPU_SECONDS": 0},
+        {"PREVIEW_WALL_SECONDS": None},  # subprocess: no timeout at all
+        {"PREVIEW_MAX_PIXELS": "lots"},
+    ],
+)
+def test_a_preview_limit_that_would_be_no_limit_refuses_to_start(sandbox, bad):
+    [name] = bad
+    with pytest.raises(RuntimeError, match=f"PORTAL_{name} must be a positive number"):
+        create_app(portal_config(sandbox, **bad))
+
+
 def test_a_worker_over_its_wall_clock_is_killed(sandbox):
     """A worker that does not finish in time (blocked, not even using CPU) is killed: no preview."""
     server = ServerThread(create_app(portal_config(sandbox, PREVIEW_WALL_SECONDS=0.01))).start()

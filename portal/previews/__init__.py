@@ -60,12 +60,25 @@ DEFAULTS: dict[str, Any] = {
     "PREVIEW_CACHE_BYTES": 32 * MIB,
 }
 
+TIMEOUT_REMEMBERED = 60.0  # seconds a "no preview" for lack of time is kept (a bomb: once a minute)
 NO_PREVIEW = "There is no preview for this file. Download it to open it."
 
 
 def setting(name: str) -> Any:
     """A preview setting: the app's if configured, else the default above."""
     return current_app.config.get(name, DEFAULTS[name])
+
+
+def check_settings(config: Any) -> None:
+    """Refuse to start with a preview limit that is not a positive number (0 or -1 would be
+    read as "unlimited" by setrlimit or subprocess)."""
+    bad = []
+    for name, default in DEFAULTS.items():
+        value = config.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            bad.append(f"PORTAL_{name} must be a positive number")
+    if bad:
+        raise RuntimeError("The portal cannot start: " + "; ".join(bad) + ".")
 
 
 def can_preview(attachment: dict[str, Any]) -> bool:
@@ -210,7 +223,7 @@ def _parse(out: bytes, width: int, pages: int) -> Rendered:
 
 
 class Cache:
-    """A small LRU of rendered previews (and of files that have none), with an expiry."""
+    """A small LRU of rendered previews (and of files that have none), each with its expiry."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -221,27 +234,27 @@ class Cache:
     def _weight(value: Rendered | None) -> int:
         return 256 + (sum(map(len, value.pages)) if value else 0)
 
-    def get(self, key: tuple[str, ...], ttl: float) -> tuple[bool, Rendered | None]:
+    def get(self, key: tuple[str, ...]) -> tuple[bool, Rendered | None]:
         """(found, value); value None means "known to have no preview"."""
         with self.lock:
             entry = self.items.get(key)
             if entry is None:
                 return False, None
-            if time.monotonic() - entry[0] > ttl:
+            if time.monotonic() > entry[0]:
                 self._drop(key)
                 return False, None
             self.items.move_to_end(key)
             return True, entry[1]
 
-    def put(self, key: tuple[str, ...], value: Rendered | None, budget: int) -> None:
-        """Keep `value`, dropping the least recently used entries past `budget` bytes."""
+    def put(self, key: tuple[str, ...], value: Rendered | None, ttl: float, budget: int) -> None:
+        """Keep `value` for `ttl` seconds, dropping the least recently used past `budget` bytes."""
         weight = self._weight(value)
         if weight > budget:
             return
         with self.lock:
             if key in self.items:
                 self._drop(key)
-            self.items[key] = (time.monotonic(), value)
+            self.items[key] = (time.monotonic() + ttl, value)
             self.bytes += weight
             while self.bytes > budget:
                 self._drop(next(iter(self.items)))
@@ -249,12 +262,6 @@ class Cache:
     def _drop(self, key: tuple[str, ...]) -> None:
         _, value = self.items.pop(key)
         self.bytes -= self._weight(value)
-
-    def clear(self) -> None:
-        """Forget everything (tests, and a changed configuration)."""
-        with self.lock:
-            self.items.clear()
-            self.bytes = 0
 
 
 @dataclass
@@ -315,27 +322,31 @@ def render(
     finally:
         upstream.close()
     key = (integration_id, attachment_id, kind, hashlib.sha256(data).hexdigest())
-    ttl, budget = float(setting("PREVIEW_CACHE_SECONDS")), int(setting("PREVIEW_CACHE_BYTES"))
     cache = _state().cache
-    found, value = cache.get(key, ttl)
+    found, value = cache.get(key)
     if not found:
-        value = _render_bounded(data, width, pages, frame=kind == "thumb")
-        cache.put(key, value, budget)
+        value, ttl = _render_bounded(data, width, pages, frame=kind == "thumb")
+        cache.put(key, value, ttl, int(setting("PREVIEW_CACHE_BYTES")))
     if value is None:
         raise _no_preview(name)
     return value, name
 
 
-def _render_bounded(data: bytes, width: int, pages: int, frame: bool) -> Rendered | None:
+def _render_bounded(
+    data: bytes, width: int, pages: int, frame: bool
+) -> tuple[Rendered | None, float]:
+    """The preview (None: there is none) and how long to remember that answer."""
     slot = _state().slots
     if not slot.acquire(timeout=float(setting("PREVIEW_WALL_SECONDS"))):
         raise PortalError(
             503, "preview_busy", "Previews are busy right now. Try again in a moment."
         )
+    ttl = float(setting("PREVIEW_CACHE_SECONDS"))
     try:
-        return run_worker(data, width, pages, frame)
-    except NoPreview:
-        return None
+        return run_worker(data, width, pages, frame), ttl
+    except NoPreview as why:
+        # Out of time may only mean a busy machine: try again sooner than for a refusal.
+        return None, min(ttl, TIMEOUT_REMEMBERED) if why.args == ("timeout",) else ttl
     finally:
         slot.release()
 

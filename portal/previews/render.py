@@ -46,7 +46,7 @@ def _png(image: Any, frame: bool) -> bytes:
 
 def render_pdf(data: bytes, width: int, pages: int) -> tuple[int, list[Any]]:
     """The first `pages` pages of a PDF, each `width` pixels wide (no forms, no JavaScript)."""
-    import pypdfium2 as pdfium
+    import pypdfium2 as pdfium  # type: ignore[import-untyped]
 
     pdf = pdfium.PdfDocument(data)
     total = len(pdf)
