@@ -390,6 +390,48 @@ def test_a_taken_over_worker_can_only_answer_pngs_of_the_size_asked():
             _parse(out, 240, 1)
 
 
+WORKER_ESCAPES = """
+import socket, sys
+sys.path.insert(0, sys.argv[1])
+import render
+render.limit(512 << 20, 5)
+render.load_renderers()
+render.no_new_files()
+for name, attempt in (
+    ("read", lambda: open("/etc/hostname", "rb")),
+    ("socket", lambda: socket.socket()),
+    ("connect", lambda: socket.create_connection(("127.0.0.1", 9), timeout=1)),
+):
+    try:
+        attempt()
+        print(name, "allowed")
+    except OSError as err:
+        print(name, "refused", err.errno)
+"""
+
+
+def test_a_worker_taken_over_cannot_open_a_file_or_a_socket():
+    """The limits the worker sets before reading input leave it only stdin, stdout and stderr."""
+    import errno
+    import subprocess
+    import sys
+
+    import portal.previews
+
+    folder = str(Path(portal.previews.__file__).parent)
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", WORKER_ESCAPES, folder],
+        capture_output=True,
+        text=True,
+        env={},
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.split("\n")[:3] == [
+        f"{name} refused {errno.EMFILE}" for name in ("read", "socket", "connect")
+    ], done.stdout + done.stderr
+
+
 @pytest.mark.parametrize(
     "bad",
     [

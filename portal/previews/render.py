@@ -3,7 +3,7 @@
 Run by the portal as ``python -I render.py MEM CPU WIDTH PAGES PIXELS FRAME`` (by path, so it imports
 neither the portal nor Flask, and sees no secret: the parent passes an empty environment).
 It limits itself *before* it reads a byte of input: address space, CPU seconds, no files
-written, no core dumps. Then it reads the file from stdin, sniffs what it really is (the name
+written, no core dumps, and (once its libraries are loaded) no new descriptors at all. Then it reads the file from stdin, sniffs what it really is (the name
 and the ATS's content type are not trusted), renders with pypdfium2 (PDF) or Pillow (images)
 and writes ``>I`` page count, then per picture ``>I`` length and the PNG, to stdout.
 Exit 0: rendered; exit 2: not a file we preview, or refused (a bomb); anything else (a
@@ -28,6 +28,30 @@ def limit(memory: int, cpu: int) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))  # SIGXCPU, then SIGKILL
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def load_renderers() -> None:
+    """Import every module a render needs now, while files may still be opened."""
+    import pypdfium2  # type: ignore[import-untyped]  # noqa: F401
+    from PIL import (  # noqa: F401
+        GifImagePlugin,
+        Image,
+        ImageOps,
+        JpegImagePlugin,
+        PngImagePlugin,
+        WebPImagePlugin,  # noqa: F401
+    )
+
+    Image.preinit()
+
+
+def no_new_files() -> None:
+    """From here on no descriptor can be opened (no file, no socket): only stdin/out/err.
+
+    A render needs none (fonts pdfium lacks fall back to its built-in ones), and a worker taken
+    over by a hostile file cannot connect anywhere or read anything.
+    """
+    resource.setrlimit(resource.RLIMIT_NOFILE, (3, 3))
 
 
 FRAME_COLOUR = (154, 163, 178)  # a white page needs an edge on a white list, and on a dark one
@@ -84,6 +108,8 @@ def main(argv: list[str]) -> int:
     """Limit, read, sniff, render, write; see the module docstring for the protocol."""
     memory, cpu, width, pages, max_pixels, frame = (int(a) for a in argv[1:7])
     limit(memory, cpu)
+    load_renderers()
+    no_new_files()
     data = sys.stdin.buffer.read()
     inner = width - 2 if frame else width  # the frame keeps the picture `width` wide
     try:
