@@ -8,9 +8,11 @@ timeout after which the parent kills it. What comes back is checked to be a PNG 
 we asked for; the original bytes are never sent to the browser.
 
 Rendered previews are cached in this process for a few minutes, keyed by integration,
-attachment id, what was asked for and the SHA-256 of the bytes just fetched. The cache is
-read only after the signed link was verified and the fresh listing found the attachment, so
-it never answers a request that a download would refuse; it saves the render, not the check.
+candidate, attachment id, what was asked for and a SHA-256 of what the ATS says about the file
+(name, type, last change; the download's length, ETag, Last-Modified). The cache is read only
+after the signed link was verified, the fresh listing found the attachment and the download
+was opened, so it never answers a request that a download would refuse; it saves the render
+and the body's transfer, not the check.
 A file that cannot be previewed is remembered too, so a bomb is parsed once, not per request.
 """
 
@@ -306,30 +308,40 @@ def render(
     and the file's name.
 
     The caller has verified the signed link; here the attachment is found in a fresh listing
-    and opened as a download is, before the cache is consulted. 422 when there is no preview.
+    and opened as a download is, before the cache is consulted. A cached preview is served
+    without reading the file's body. 422 when there is no preview.
     """
     from portal.downloads import open_download  # downloads imports attachments, which imports us
 
     width, pages = (THUMB_WIDTH, 1) if kind == "thumb" else (PAGE_WIDTH, MAX_PAGES)
     meta, upstream = open_download(integration_id, candidate_id, attachment_id)
     name = display_name(str(meta.get("file_name") or "attachment"))
+    cache = _state().cache
     try:
         if not can_preview(meta):
             raise NoPreview("type")
-        data = _read_capped(upstream, int(setting("PREVIEW_MAX_BYTES")))
+        key = (integration_id, candidate_id, attachment_id, kind, fingerprint(meta, upstream))
+        found, value = cache.get(key)
+        if not found:
+            data = _read_capped(upstream, int(setting("PREVIEW_MAX_BYTES")))
     except NoPreview:
         raise _no_preview(name) from None
     finally:
         upstream.close()
-    key = (integration_id, attachment_id, kind, hashlib.sha256(data).hexdigest())
-    cache = _state().cache
-    found, value = cache.get(key)
     if not found:
         value, ttl = _render_bounded(data, width, pages, frame=kind == "thumb")
         cache.put(key, value, ttl, int(setting("PREVIEW_CACHE_BYTES")))
     if value is None:
         raise _no_preview(name)
     return value, name
+
+
+def fingerprint(meta: dict[str, Any], upstream: Any) -> str:
+    """A hash of what the ATS says about the file (the listing's fields, the download's
+    validators): a changed file is a new cache key, and a cached one costs no body download."""
+    said = [str(meta.get(k)) for k in ("file_name", "content_type", "remote_updated_at")]
+    said += [str(upstream.headers.get(h)) for h in ("Content-Length", "ETag", "Last-Modified")]
+    return hashlib.sha256("\x00".join(said).encode()).hexdigest()
 
 
 def _render_bounded(
