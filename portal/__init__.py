@@ -34,11 +34,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         embed,
         errors,
         guard,
+        health,
         integrations,
+        logs,
+        metrics,
         pages,
         preview_views,
         security,
         state,
+        throttle,
     )
 
     state.init_app(app)
@@ -48,10 +52,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     attachments.init_app(app)
     guard.init_app(app)
+    logs.init_app(app)
+    metrics.init_app(app)
+    health.init_app(app)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(embed.bp)
     app.register_blueprint(preview_views.bp)
+    throttle.init_app(app)  # after the blueprints: it wraps their views
     return app

@@ -10,29 +10,18 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from portal import access, applications, attachments, downloads, integrations
-from portal.access import current_principal, integration_for, require
+from portal import applications, attachments, downloads, idempotency, integrations, tokens
+from portal.access import Principal, require
 from portal.errors import PortalError
+from portal.security import json_body
 
 bp = Blueprint("api", __name__)
 
 
-def _principal() -> access.Principal:
-    principal = current_principal()
-    if principal is None:  # @require already refused; this keeps type checkers and -O honest
-        raise PortalError(401, "sign_in_required", "Please sign in.")
-    return principal
-
-
-def _integration(iid: str) -> str:
-    return integration_for(_principal(), iid)
-
-
 @bp.get("/api/v1/me")
 @require()
-def me() -> Any:
+def me(p: Principal) -> Any:
     """Who the caller is and what it may do."""
-    p = _principal()
     return {
         "kind": p.kind,
         "subject": p.subject,
@@ -45,33 +34,33 @@ def me() -> Any:
 
 @bp.get("/api/v1/integrations")
 @require()
-def list_integrations() -> Any:
+def list_integrations(p: Principal) -> Any:
     """The integrations the caller may use, with status and upload limits."""
-    return {"integrations": [i.public() for i in integrations.all_for(_principal().integrations)]}
+    return {"integrations": [i.public() for i in integrations.all_for(p.integrations)]}
 
 
 @bp.get("/api/v1/integrations/<iid>")
 @require()
-def get_integration(iid: str) -> Any:
+def get_integration(p: Principal, iid: str) -> Any:
     """One integration, with the formats and size limit per attachment type."""
-    return integrations.get(_integration(iid)).public()
+    return integrations.get(iid).public()
 
 
 @bp.get("/api/v1/integrations/<iid>/jobs")
 @require("list")
-def list_jobs(iid: str) -> Any:
-    """Open jobs whose name contains ?q= (Kombo searches job names only)."""
-    found, nxt = applications.jobs(
-        _integration(iid), request.args.get("q", ""), request.args.get("cursor")
-    )
+def list_jobs(p: Principal, iid: str) -> Any:
+    """Open jobs whose name contains ?q= (Kombo searches job names only); not for a session
+    locked to one application, which has no job to choose."""
+    if p.application_id is not None:
+        raise PortalError(403, "locked_to_application", "This session is for one application only.")
+    found, nxt = applications.jobs(iid, request.args.get("q", ""), request.args.get("cursor"))
     return {"jobs": found, "next": nxt}
 
 
 @bp.get("/api/v1/integrations/<iid>/applications")
 @require("list")
-def list_applications(iid: str) -> Any:
+def list_applications(p: Principal, iid: str) -> Any:
     """Applications by ?email= (exact), by ?job_id=, or the most recent; paged by ?cursor=."""
-    p, iid = _principal(), _integration(iid)
     email, job_id, cursor = (
         request.args.get("email"),
         request.args.get("job_id"),
@@ -93,30 +82,40 @@ def list_applications(iid: str) -> Any:
 
 @bp.get("/api/v1/integrations/<iid>/applications/<aid>")
 @require()
-def get_application(iid: str, aid: str) -> Any:
+def get_application(p: Principal, iid: str, aid: str) -> Any:
     """One application (checked to belong to the integration)."""
-    return applications.get(_principal(), _integration(iid), aid).public()
+    return applications.get(p, iid, aid).public()
 
 
 @bp.get("/api/v1/integrations/<iid>/applications/<aid>/attachments")
 @require("list")
-def list_attachments(iid: str, aid: str) -> Any:
+def list_attachments(p: Principal, iid: str, aid: str) -> Any:
     """The candidate's attachments, each with where it belongs and a download_url."""
-    p, iid = _principal(), _integration(iid)
     app = applications.get(p, iid, aid)
     return attachments.list_for(p, iid, app).public()
 
 
 @bp.post("/api/v1/integrations/<iid>/applications/<aid>/attachments")
 @require("upload")
-def add_attachment(iid: str, aid: str) -> Any:
-    """Upload multipart `file` with `type` (CV, COVER_LETTER, OTHER); 201 when the ATS has it."""
-    p, iid = _principal(), _integration(iid)
+def add_attachment(p: Principal, iid: str, aid: str) -> Any:
+    """Upload multipart `file` with `type` (CV, COVER_LETTER, OTHER); 201 when the ATS has it.
+
+    An `Idempotency-Key` header makes retries safe: a repeat gets the first outcome (marked
+    `Idempotent-Replayed: true`); without one, the same file again within 10 minutes is
+    answered 200 `already_uploaded`.
+    """
+    key = idempotency.parse_key(request.headers.getlist(idempotency.KEY_HEADER))
     _one_field("file", request.files)
     _one_field("type", request.form)
     app = applications.get(p, iid, aid)
-    outcome = attachments.upload(p, iid, app, request.files.get("file"), request.form.get("type"))
-    return jsonify(outcome), 201
+    answer = attachments.upload(
+        p, iid, app, request.files.get("file"), request.form.get("type"), key
+    )
+    resp = jsonify(answer.body)
+    resp.status_code = answer.status
+    if answer.replayed:
+        resp.headers[idempotency.REPLAYED_HEADER] = "true"
+    return resp
 
 
 def _one_field(name: str, fields: Any) -> None:
@@ -127,17 +126,37 @@ def _one_field(name: str, fields: Any) -> None:
 @bp.get("/download/<token>")
 def download(token: str) -> Response:
     """Stream one attachment from the ATS; the signed link is the grant (links carry no header)."""
-    iid, cid, att_id = access.read_download_token(token)
-    return downloads.stream(iid, cid, att_id)
+    iid, cid, att_id, lock = tokens.read_download_token(token)
+    return downloads.stream(iid, cid, att_id, only_application=lock)
+
+
+def _token_field() -> tuple[str, dict[str, Any]]:
+    payload = json_body()
+    if not isinstance(payload, dict) or not isinstance(payload.get("token"), str):
+        raise PortalError(400, "token_missing", 'Send {"token": "<embed token>"} as JSON.')
+    return payload["token"], payload
 
 
 @bp.post("/api/v1/embed/session")
 def embed_session() -> Any:
     """Exchange a partner's embed token (once) for a session token."""
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict) or not isinstance(payload.get("token"), str):
-        raise PortalError(400, "token_missing", 'Send {"token": "<embed token>"} as JSON.')
+    token, payload = _token_field()
     partner = payload.get("partner")
-    return access.exchange_embed_token(
-        payload["token"], partner if isinstance(partner, str) else None
-    )
+    return tokens.exchange_embed_token(token, partner if isinstance(partner, str) else None)
+
+
+@bp.post("/api/v1/embed/session/revoke")
+@require()
+def revoke_embed_session(p: Principal) -> Any:
+    """The partner user signed out: end this embed session (its bearer) everywhere."""
+    if p.embed is None:
+        raise PortalError(400, "not_an_embed_session", "Staff sign out at /signout.")
+    tokens.revoke_session(p.embed)
+    return {"revoked": "session"}
+
+
+@bp.post("/api/v1/embed/revoke")
+def revoke_embed_sessions() -> Any:
+    """A partner's backend ends all its sessions (or one user's) with a signed revocation token."""
+    token, _ = _token_field()
+    return tokens.revoke_all(token)

@@ -8,15 +8,23 @@ the principal's integration, which is what ties an id to a tenant.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from flask import current_app
 
 from portal.access import Principal
 from portal.errors import PortalError
 from portal.integrations import get_kombo
-from portal.kombo import is_kombo_id
+from portal.kombo import Page, is_kombo_id
+
+log = logging.getLogger(__name__)
 
 PAGE_SIZE = 25
+MAX_RECENT = 500  # deeper than this, a recruiter searches by e-mail or job instead
+NARROW_STEPS = 8  # windows looked at, each read up to KOMBO_SCAN_PAGES pages
 SEARCH_HELP = (
     "Kombo cannot search free text: find a candidate by their exact e-mail address, "
     "pick a job by a part of its name, or choose from the most recent applications."
@@ -102,21 +110,139 @@ def by_email(principal: Principal, integration_id: str, email: str) -> list[Appl
 def by_job(
     principal: Principal, integration_id: str, job_id: str, cursor: str | None = None
 ) -> tuple[list[Application], str | None]:
-    """One page of a job's applications, newest first."""
+    """One page of a job's applications, newest first (sorted here: Kombo documents no order)."""
     if not is_kombo_id(job_id):
         raise PortalError(400, "job_invalid", "That job id is not valid.")
-    page = get_kombo().list_applications(
-        integration_id, job_ids=[job_id], cursor=cursor, page_size=PAGE_SIZE
-    )
-    return _visible(principal, [_from_application(r) for r in page.results]), page.next
+    return _newest_page(principal, integration_id, cursor, job_ids=[job_id])
 
 
 def recent(
     principal: Principal, integration_id: str, cursor: str | None = None
 ) -> tuple[list[Application], str | None]:
-    """One page of the most recent applications."""
-    page = get_kombo().list_applications(integration_id, cursor=cursor, page_size=PAGE_SIZE)
-    return _visible(principal, [_from_application(r) for r in page.results]), page.next
+    """One page of the most recently created applications, newest first."""
+    return _newest_page(principal, integration_id, cursor)
+
+
+def _newest_page(
+    principal: Principal, integration_id: str, cursor: str | None, job_ids: list[str] | None = None
+) -> tuple[list[Application], str | None]:
+    """Page `cursor` (our own: an offset) of the newest applications; next is the next offset."""
+    offset = _offset(cursor)
+    rows = newest(integration_id, offset + PAGE_SIZE + 1, job_ids=job_ids)
+    page = [_from_application(r) for r in rows[offset : offset + PAGE_SIZE]]
+    more = len(rows) > offset + PAGE_SIZE and offset + PAGE_SIZE < MAX_RECENT
+    return _visible(principal, page), str(offset + PAGE_SIZE) if more else None
+
+
+def _offset(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    if (
+        not cursor.isdigit()
+        or len(cursor) > 4
+        or int(cursor) % PAGE_SIZE
+        or int(cursor) >= MAX_RECENT
+    ):
+        raise PortalError(400, "cursor_invalid", "That page link is not valid; start again.")
+    return int(cursor)
+
+
+def newest(
+    integration_id: str, wanted: int, *, job_ids: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """At least `wanted` of the most recently created applications (all if fewer exist),
+    newest first.
+
+    Kombo documents no order for GET /ats/applications, so the portal sorts, and finds the
+    newest with the documented `remote_created_after` filter: the pages read so far are a
+    sample in an order unrelated to dates, and the `wanted`-th newest date among them starts
+    a window that holds at least `wanted` applications, all newer than everything outside
+    it. A window still too big to read whole is a newer sample, and narrows it again.
+    """
+    config = current_app.config
+    enough = -(-2 * wanted // config["KOMBO_SCAN_PAGE_SIZE"])  # pages for a sample of 2 x wanted
+    sample = _scan(integration_id, None, job_ids, pages=min(enough, config["KOMBO_SCAN_PAGES"]))
+    if sample.complete:
+        return _by_date(sample.rows)  # the first pages hold them all
+    steps = 0
+    while steps < NARROW_STEPS:
+        dated = sorted((d for d in map(_created, sample.rows) if d is not None), reverse=True)
+        if len(dated) < wanted:
+            break  # too few dates to start a window: read what we can
+        # First a bold guess (a window ~8 times smaller), then the one that surely holds enough.
+        for index in dict.fromkeys((max(1, wanted // 8), wanted)):
+            steps += 1
+            after = dated[index - 1] - timedelta(milliseconds=1)  # the filter is strictly "after"
+            window = _scan(integration_id, after, job_ids)
+            if not window.complete:
+                sample = window  # a newer sample: narrow again from it
+                break
+            if len(window.rows) >= wanted:
+                return _by_date(window.rows)
+            if index == wanted:  # the sample saw `wanted` newer than that: the filter is ignored
+                steps = NARROW_STEPS
+        else:
+            break
+    log.warning(
+        "newest applications of %s: no date window fits; sorted what was read", integration_id
+    )
+    return _by_date(_scan(integration_id, None, job_ids).rows)
+
+
+@dataclass(frozen=True)
+class _Scan:
+    rows: list[dict[str, Any]]
+    complete: bool  # every application of the window was read
+
+
+def _scan(
+    integration_id: str, after: datetime | None, job_ids: list[str] | None, pages: int | None = None
+) -> _Scan:
+    """The applications created after `after` (None: all), as far as `pages` pages go."""
+    limit = pages or current_app.config["KOMBO_SCAN_PAGES"]
+    stamp = None
+    if after is not None:
+        after = after.astimezone(UTC)
+        stamp = after.strftime("%Y-%m-%dT%H:%M:%S.") + f"{after.microsecond // 1000:03d}Z"
+    rows: list[dict[str, Any]] = []
+    cursor = None
+    for _ in range(limit):
+        page = _list(integration_id, stamp, job_ids, cursor)
+        rows += page.results
+        cursor = page.next
+        if cursor is None:
+            return _Scan(rows, True)
+    return _Scan(rows, False)
+
+
+def _list(
+    integration_id: str, after: str | None, job_ids: list[str] | None, cursor: str | None
+) -> Page:
+    return get_kombo().list_applications(
+        integration_id,
+        remote_created_after=after,
+        job_ids=job_ids,
+        cursor=cursor,
+        page_size=current_app.config["KOMBO_SCAN_PAGE_SIZE"],
+    )
+
+
+def _created(raw: dict[str, Any]) -> datetime | None:
+    value = raw.get("remote_created_at")
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _by_date(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Newest first by remote_created_at (undated last), ties by id; each id once."""
+    unique = {r["id"]: r for r in rows if isinstance(r.get("id"), str)}
+    oldest = datetime.min.replace(tzinfo=UTC)
+    return sorted(unique.values(), key=lambda r: (_created(r) or oldest, r["id"]), reverse=True)
 
 
 def jobs(
@@ -134,18 +260,26 @@ def jobs(
     return found, page.next
 
 
+NOT_FOUND = "That application does not exist or you have no access to it."
+NOT_SYNCED = (
+    "We could not find this application through Kombo. If it was created in the ATS in the "
+    "last few minutes, Kombo may not have synced it yet: try again in a few minutes. "
+    "Otherwise it does not exist, or you have no access to it."
+)
+
+
 def get(principal: Principal, integration_id: str, application_id: str) -> Application:
-    """The application, read under this integration; 404 if it is not one of its applications."""
+    """The application, read under this integration; 404 if it is not one of its applications.
+
+    Kombo reads a synced copy of the ATS, so a well-formed id it does not know may be an
+    application created minutes ago: the message says both possibilities plainly.
+    """
     if not is_kombo_id(application_id) or not principal.may_open(application_id):
-        raise PortalError(
-            404, "not_found", "That application does not exist or you have no access to it."
-        )
+        raise PortalError(404, "not_found", NOT_FOUND)
     page = get_kombo().list_applications(integration_id, ids=[application_id], page_size=1)
     match = [r for r in page.results if r.get("id") == application_id]
     if not match:
-        raise PortalError(
-            404, "not_found", "That application does not exist or you have no access to it."
-        )
+        raise PortalError(404, "not_found", NOT_SYNCED, maybe_not_synced=True)
     return _from_application(match[0])
 
 

@@ -1,5 +1,5 @@
 """The `portal` command: serve the portal (on the sandbox when no Kombo key is set), run the
-sandbox alone, mint an embed token for trying the embed, hash a staff password."""
+sandbox alone, mint an embed or revocation token for trying the embed, hash a staff password."""
 
 from __future__ import annotations
 
@@ -46,6 +46,7 @@ def serve(host: str, port: int, dev: bool, applications: int) -> None:
     try:
         if sandbox_mode:
             _setup_sandbox_mode(host, port, applications, children)
+        _default_store()
         _check_config()
         if dev:
             from portal import create_app
@@ -85,7 +86,6 @@ def _setup_sandbox_mode(host: str, port: int, applications: int, children: list[
         "PORTAL_KOMBO_DOWNLOAD_HOSTS": json.dumps(["127.0.0.1"]),
         "PORTAL_INTEGRATIONS": json.dumps([i["id"] for i in integrations]),
         "PORTAL_SECRET_KEY": os.environ.get("PORTAL_SECRET_KEY") or secrets.token_urlsafe(32),
-        "PORTAL_STATE_PATH": str(Path(tempfile.mkdtemp(prefix="portal-")) / "state.sqlite3"),
         "PORTAL_PARTNERS": json.dumps(
             {
                 DEMO_PARTNER: {
@@ -132,6 +132,14 @@ def _setup_sandbox_mode(host: str, port: int, applications: int, children: list[
         ),
         err=True,
     )
+
+
+def _default_store() -> None:
+    """Every worker must share used tokens, sessions and throttles: without PORTAL_STATE_PATH
+    or PORTAL_REDIS_URL, a SQLite file in a folder only we can read (mkdtemp: mode 0700)."""
+    if not (os.environ.get("PORTAL_STATE_PATH") or os.environ.get("PORTAL_REDIS_URL")):
+        folder = Path(tempfile.mkdtemp(prefix="portal-"))
+        os.environ["PORTAL_STATE_PATH"] = str(folder / "state.sqlite3")
 
 
 def _browser_host(host: str) -> str:
@@ -212,12 +220,23 @@ def _gunicorn(bind: str) -> None:
 @click.option(
     "--applications", default=200, show_default=True, help="Applications per integration."
 )
-def sandbox(host: str, port: int, api_key: str | None, applications: int) -> None:
+@click.option(
+    "--variants",
+    is_flag=True,
+    help="Add the 'messy' integration: nulls, unknown types, many scripts, 3,000 attachments.",
+)
+def sandbox(host: str, port: int, api_key: str | None, applications: int, variants: bool) -> None:
     """Run the Kombo sandbox alone (an emulator of the Kombo API endpoints the portal uses)."""
     from portal.sandbox import DEFAULT_API_KEY, serve
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    serve(host=host, port=port, api_key=api_key or DEFAULT_API_KEY, applications=applications)
+    serve(
+        host=host,
+        port=port,
+        api_key=api_key or DEFAULT_API_KEY,
+        applications=applications,
+        variants=variants,
+    )
 
 
 @main.command("demo-partner")
@@ -248,7 +267,7 @@ def embed_token(
     parent_origin: str | None,
 ) -> None:
     """Print a signed embed token, as a partner's backend would mint it (token alone on stdout)."""
-    from portal.access import mint_embed_token
+    from portal.tokens import mint_embed_token
 
     partners = _partners()
     if partner not in partners:
@@ -264,6 +283,20 @@ def embed_token(
         parent_origin=parent_origin,
     )
     click.echo(token)
+
+
+@main.command("revoke-token")
+@click.option("--partner", required=True, help="Partner id from PORTAL_PARTNERS.")
+@click.option("--user", default=None, help="End only this user's sessions (the embed token's sub).")
+def revoke_token(partner: str, user: str | None) -> None:
+    """Print a revocation token, as a partner's backend would sign it to end its sessions
+    (POST it as {"token": ...} to /api/v1/embed/revoke)."""
+    from portal.tokens import mint_revoke_token
+
+    partners = _partners()
+    if partner not in partners:
+        raise click.ClickException(f"unknown partner {partner!r}: set PORTAL_PARTNERS")
+    click.echo(mint_revoke_token(partner, secret=partners[partner]["secrets"][-1], user=user))
 
 
 def _partners() -> dict[str, Any]:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from limits import parse_many
 
 from portal.kombo import BASE_URLS
 
@@ -38,19 +39,42 @@ DEFAULTS: dict[str, Any] = {
     "DOWNLOAD_URL_TTL": 300,
     "STAFF_IDLE_TIMEOUT": 30 * 60,
     "STAFF_ABSOLUTE_TIMEOUT": 9 * 3600,
-    # Shared state (token replay, upload locks) for several worker processes; empty = in memory.
+    # Throttles (Flask-Limiter notation), counted in the shared store across every worker.
+    # Failed sign-ins, per account and per client address: then 429 with Retry-After.
+    "SIGNIN_FAILURE_LIMIT": "5 per minute",
+    # Embed exchanges per partner (tokens its secret signed; unsigned ones per address).
+    "EMBED_EXCHANGE_LIMIT": "300 per minute",
+    # JSON API calls per session (staff cookie or embed bearer).
+    "API_LIMIT": "600 per minute",
+    # Reverse proxies in front that append the client to X-Forwarded-For (nginx: 1). 0 = none:
+    # the socket's peer is the client, and X-Forwarded-For is ignored.
+    "PROXY_HOPS": 0,
+    # Shared state (used tokens, sessions, throttles, upload locks) for several worker
+    # processes; empty = in memory (one process only: gunicorn refuses more workers).
     "STATE_PATH": "",
     # Redis for several instances (machines); wins over STATE_PATH.
     "REDIS_URL": "",
     # ClamAV daemon every accepted file is scanned by: "unix:/path" or "tcp:host:port"; empty = none.
     "CLAMD": "",
-    # How many Kombo action calls this process keeps in flight per integration (Kombo allows 30).
-    "KOMBO_MAX_INFLIGHT": 12,
+    # Kombo action calls in flight per integration for the whole fleet (every worker of every
+    # instance, counted in the shared store); Kombo allows 30, its header may say less.
+    "KOMBO_MAX_INFLIGHT": 24,
     # Seconds a request waits for one of those slots before the user is told "busy".
     "KOMBO_SLOT_WAIT": 10.0,
     "INTEGRATION_CACHE_SECONDS": 60,
+    # Finding the newest applications: page size and most pages read per date window.
+    "KOMBO_SCAN_PAGE_SIZE": 250,
+    "KOMBO_SCAN_PAGES": 8,
     # Pauses between looks at the candidate's attachments after an upload of unknown outcome.
     "RECONCILE_WAITS": [0.5, 1.5, 3.0],
+    # Idempotency records: 24 h for a caller's Idempotency-Key, 10 min for one derived from the file.
+    "IDEMPOTENCY_TTL": 24 * 3600,
+    "IDEMPOTENCY_AUTO_WINDOW": 600,
+    # An upload's lease on its key and its application, renewed while it runs: a killed worker
+    # frees them within this many seconds.
+    "UPLOAD_LEASE_SECONDS": 15.0,
+    # How long a request waits for another holding its key or application (0: write timeout + 60).
+    "UPLOAD_WAIT_SECONDS": 0,
     "SESSION_COOKIE_NAME": "portal_session",
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
@@ -97,8 +121,23 @@ def _check(app: Flask) -> None:
         secrets = partner.get("secrets") or []
         if not 1 <= len(secrets) <= 2 or any(len(s) < 32 for s in secrets):
             problems.append(f"partner {pid!r} needs one or two signing secrets of 32+ characters")
+    for name in ("SIGNIN_FAILURE_LIMIT", "EMBED_EXCHANGE_LIMIT", "API_LIMIT"):
+        try:
+            parse_many(str(c[name]))
+        except ValueError:
+            problems.append(f"PORTAL_{name} must be a limit like '5 per minute'")
+    for name in ("PROXY_HOPS", "STAFF_IDLE_TIMEOUT", "STAFF_ABSOLUTE_TIMEOUT"):
+        if not str(c[name]).isdigit() or (name != "PROXY_HOPS" and int(c[name]) == 0):
+            problems.append(f"PORTAL_{name} must be a whole number of {_UNITS[name]}")
     if problems:
         raise RuntimeError("The portal cannot start: " + "; ".join(problems) + ".")
+
+
+_UNITS = {
+    "PROXY_HOPS": "proxies",
+    "STAFF_IDLE_TIMEOUT": "seconds",
+    "STAFF_ABSOLUTE_TIMEOUT": "seconds",
+}
 
 
 def _as_list(value: Any) -> list[str]:

@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask, abort, render_template, request
 
 from portal import _asset_dir
-from portal.access import mint_embed_token
+from portal.tokens import mint_embed_token
 
 
 def create_partner_app() -> Flask:

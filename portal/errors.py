@@ -8,10 +8,15 @@ and XHR, an HTML page otherwise; never a stack trace.
 from __future__ import annotations
 
 import logging
+import math
 import secrets
+import sqlite3
+import unicodedata
+from html.parser import HTMLParser
 from typing import Any
 
-from flask import Flask, g, jsonify, render_template, request
+import redis
+from flask import Flask, g, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from portal.kombo import KomboBadResponse, KomboConnectionError, KomboError
@@ -148,21 +153,94 @@ _KOMBO_CODES: dict[str, tuple[int, str, str]] = {
         "This application already exists in the ATS.",
     ),
 }
-# Codes whose message is the ATS's own explanation, worth showing verbatim (escaped).
+# Codes whose message is the ATS's own explanation, worth showing (sanitised).
 _SHOW_KOMBO_MESSAGE = {"PLATFORM.INPUT_INVALID", "REMOTE.INPUT_INVALID"}
+KOMBO_MESSAGE_LIMIT = 300
+# Kombo's advice (implementation guide): keep attachments under 10 MB for most ATSs.
+KOMBO_ADVISED_BYTES = 10 * 1024 * 1024
+
+
+class _TextOnly(HTMLParser):
+    """Collects the text of a message, dropping any markup (an edge's HTML page, tags)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag in ("script", "style", "title", "head"):
+            self._skip += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style", "title", "head") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def kombo_words(message: str | None, limit: int = KOMBO_MESSAGE_LIMIT) -> str:
+    """Kombo's (or the ATS's) message made safe to show: text only, no control or bidi
+    characters, whitespace collapsed, at most `limit` characters."""
+    if not message:
+        return ""
+    parser = _TextOnly()
+    parser.feed(message[: limit * 20])  # bounded work, whatever Kombo sends
+    parser.close()
+    text = "".join(parser.parts)
+    text = "".join(
+        " " if ch.isspace() else ch
+        for ch in text
+        if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn")
+    )
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _when(seconds: float | None) -> str:
+    if seconds is None:
+        return "Try again in a moment."
+    seconds = max(1, math.ceil(seconds))
+    if seconds < 120:
+        return f"Try again in {seconds} seconds."
+    return f"Try again in {math.ceil(seconds / 60)} minutes."
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / (1024 * 1024):.0f} MB"
 
 
 def from_kombo(err: KomboError) -> PortalError:
     """Translate a KomboError into what the user is told."""
     kw: dict[str, Any] = {"log_url": err.log_url, "retry_after": err.retry_after}
+    said = kombo_words(err.message) if not isinstance(err, KomboBadResponse) else ""
+    if err.too_large:
+        limit = f" It said: “{said}”" if said else ""
+        return PortalError(
+            413,
+            "file_too_large_for_ats",
+            "This file is too large for this ATS: Kombo refused it before the ATS saw it."
+            f"{limit} Kombo advises keeping attachments under {_megabytes(KOMBO_ADVISED_BYTES)}; "
+            "make it smaller (for example save a compressed PDF) and try again.",
+            **kw,
+        )
+    portal_code = (err.code or "PORTAL.").startswith("PORTAL.")
+    if err.rate_limited and (portal_code or err.code not in _KOMBO_CODES):
+        return PortalError(
+            429, "ats_busy", f"Kombo is busy right now. {_when(err.retry_after)}", **kw
+        )
     if err.code in _KOMBO_CODES:
         status, code, message = _KOMBO_CODES[err.code]
+        if status == 429:
+            message = message.replace("Try again in a moment.", _when(err.retry_after))
         return PortalError(status, code, message, **kw)
     if err.code in _SHOW_KOMBO_MESSAGE:
-        return PortalError(422, "ats_refused", f"The ATS refused this: {err.message}", **kw)
+        return PortalError(422, "ats_refused", f"The ATS refused this: {said}", **kw)
     if isinstance(err, KomboConnectionError):
         return PortalError(503, "kombo_unreachable", f"{err.message} Try again in a moment.", **kw)
-    if isinstance(err, KomboBadResponse):
+    if isinstance(err, KomboBadResponse) and not (err.status and 400 <= err.status < 500):
         return PortalError(
             502,
             "kombo_bad_response",
@@ -171,6 +249,17 @@ def from_kombo(err: KomboError) -> PortalError:
         )
     if err.status == 404:
         return PortalError(404, "not_found", "That was not found in the ATS.", **kw)
+    if err.status is not None and 400 <= err.status < 500:
+        # A refusal with a code we do not know (or none, the minimal envelope): still a
+        # refusal of this request, not an outage; Kombo's own words say why.
+        why = f" Kombo says: “{said}”" if said else ""
+        return PortalError(
+            422 if err.status not in (403, 409) else err.status,
+            "ats_refused",
+            f"The ATS or Kombo refused this request.{why} "
+            "If you cannot tell what to change, tell support.",
+            **kw,
+        )
     # PLATFORM.UNKNOWN_ERROR, REMOTE.UNKNOWN_HTTP_ERROR, and codes Kombo adds later.
     return PortalError(
         502,
@@ -215,8 +304,32 @@ def render_error(err: PortalError) -> Any:
     """Answer with the error as JSON or as a page."""
     body = error_body(err)
     if wants_json():
-        return jsonify(error=body), err.status
-    return render_template("errors/error.html", error=body, status=err.status), err.status
+        resp = jsonify(error=body)
+    else:
+        resp = make_response(render_template("errors/error.html", error=body, status=err.status))
+    resp.status_code = err.status
+    if err.retry_after is not None and err.status in (429, 503):
+        resp.headers["Retry-After"] = str(max(1, math.ceil(err.retry_after)))
+    return resp
+
+
+# The shared store failing (Redis down, SQLite locked for too long): the answer is "try again".
+STORE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, redis.RedisError)
+
+
+def store_unavailable() -> PortalError:
+    """What a user is told when the shared state (sessions, used tokens, throttles) is unreachable."""
+    return PortalError(
+        503,
+        "state_unavailable",
+        "The portal cannot reach its shared state right now. Try again in a moment.",
+        retry_after=5,
+    )
+
+
+def _store_error(exc: Exception) -> Any:
+    log.error("shared store error ref=%s %r", reference(), exc)
+    return render_error(store_unavailable())
 
 
 _HTTP_MESSAGES = {
@@ -225,6 +338,7 @@ _HTTP_MESSAGES = {
     404: ("not_found", "That page or item does not exist, or you have no access to it."),
     405: ("method_not_allowed", "That is not allowed here."),
     413: ("file_too_large", "This file is too large for the portal."),
+    429: ("too_many_requests", "Too many requests in a short time. Wait a minute and try again."),
 }
 
 
@@ -254,5 +368,7 @@ def init_app(app: Flask) -> None:
     """Register the error handlers."""
     app.register_error_handler(PortalError, render_error)
     app.register_error_handler(KomboError, _kombo_error)
+    for error in STORE_ERRORS:
+        app.register_error_handler(error, _store_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)

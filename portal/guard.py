@@ -1,115 +1,247 @@
-"""Staying under Kombo's limits and not hammering an ATS that keeps failing.
+"""Staying under Kombo's limits as one fleet, and not hammering an ATS that keeps failing.
 
-Kombo refuses more than 30 in-flight action calls per integration with a 429.
-Each worker process keeps at most KOMBO_MAX_INFLIGHT in flight per integration
-(set it so workers x limit stays under 30); callers beyond that wait briefly,
-then get a clear "busy" instead of feeding a 429 storm. A circuit breaker per
-integration stops calls for a while after repeated failures that mean the ATS
-or Kombo is down (not after refusals of bad input).
+Kombo refuses more than 30 in-flight action calls per integration with a 429, counted
+per API key: every worker of every instance shares that budget. So the in-flight limit
+lives in the shared store (`take_slot`: a counting semaphore whose slots expire, so a
+killed worker's slots come back), PORTAL_KOMBO_MAX_INFLIGHT (24) for the whole fleet,
+lowered to what Kombo's `Concurrency-Limit` header says when an integration has less.
+
+Waiting is bounded (PORTAL_KOMBO_SLOT_WAIT), then the user is told "busy" (503
+`ats_busy`) instead of feeding a 429 storm. Waiters poll the store with jitter, and the
+longer one has waited the more often it looks: a slot that frees is most likely taken
+by the oldest waiter, nobody starves past the bound, and no queue record can be left
+behind by a waiter that gave up or was killed (a strict ticket queue stalls on those).
+
+The circuit breaker is shared the same way: a failures counter and an open-until record
+per integration. It counts only failures that mean the ATS or Kombo is down
+(`_means_down`), never a refusal of our input: a 413 from an edge must not pause anyone.
 """
 
 from __future__ import annotations
 
+import json
+import random
 import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, current_app
+import requests
+from flask import Flask, current_app, has_app_context
 
+from portal import metrics
 from portal.errors import PortalError
-from portal.kombo import KomboBadResponse, KomboConnectionError, KomboError
+from portal.kombo import KomboError
+from portal.state import get_store
 
 T = TypeVar("T")
 FAILURES_TO_OPEN = 5
 OPEN_SECONDS = 30.0
-_DOWN_CODES = {"REMOTE.SERVICE_UNAVAILABLE", "PLATFORM.UNKNOWN_ERROR", "PLATFORM.TASK_TIMED_OUT"}
+# Consecutive failures are counted within this window (a success clears the count).
+FAILURE_WINDOW = 120.0
+# What Kombo allows per integration unless its Concurrency-Limit header says otherwise.
+KOMBO_LIMIT = 30
+# A learned lower limit is remembered this long (the header comes with every action call).
+LEARNED_LIMIT_TTL = 3600.0
+_attempts = threading.local()
 
 
-class Breaker:
-    """Counts consecutive 'down' failures of one integration; opens for a while after too many."""
-
-    def __init__(self) -> None:
-        self.failures = 0
-        self.open_until = 0.0
-        self._lock = threading.Lock()
-
-    def before(self) -> None:
-        """Refuse the call while open; after the pause one trial call goes through."""
-        with self._lock:
-            wait = self.open_until - time.monotonic()
-            if wait > 0:
-                raise PortalError(
-                    503,
-                    "ats_paused",
-                    "This ATS has failed several times in a row, so the portal paused requests to it. "
-                    f"Try again in {int(wait) + 1} seconds.",
-                    retry_after=wait,
-                )
-            if self.failures >= FAILURES_TO_OPEN:
-                self.open_until = (
-                    time.monotonic() + OPEN_SECONDS
-                )  # half-open: only this call passes
-
-    def after(self, err: BaseException | None) -> None:
-        """Record the outcome of a call."""
-        down = isinstance(err, KomboConnectionError | KomboBadResponse) or (
-            isinstance(err, KomboError)
-            and (err.code in _DOWN_CODES or (err.code is None and (err.status or 0) >= 500))
-        )
-        with self._lock:
-            if down:
-                self.failures += 1
-                if self.failures >= FAILURES_TO_OPEN:
-                    self.open_until = time.monotonic() + OPEN_SECONDS
-            else:
-                self.failures, self.open_until = 0, 0.0
+def _means_down(err: BaseException) -> bool:
+    """True when a failure says the ATS or Kombo is down (the breaker counts these only)."""
+    return isinstance(err, KomboError) and err.means_down
 
 
-class Guards:
-    """The gates and breakers of one app (per process: each worker guards its own calls)."""
-
-    def __init__(self, limit: int, wait: float) -> None:
-        self.limit, self.wait = limit, wait
-        self._lock = threading.Lock()
-        self._gates: dict[str, threading.BoundedSemaphore] = {}
-        self._breakers: dict[str, Breaker] = {}
-
-    def gate(self, integration_id: str) -> threading.BoundedSemaphore:
-        with self._lock:
-            return self._gates.setdefault(integration_id, threading.BoundedSemaphore(self.limit))
-
-    def breaker(self, integration_id: str) -> Breaker:
-        with self._lock:
-            return self._breakers.setdefault(integration_id, Breaker())
+# -- keys in the shared store ----------------------------------------------------------------
 
 
-def init_app(app: Flask) -> None:
-    """One set of guards per app."""
-    app.extensions["portal.guards"] = Guards(
-        int(app.config["KOMBO_MAX_INFLIGHT"]), float(app.config["KOMBO_SLOT_WAIT"])
+def _slots(iid: str) -> str:
+    return f"kombo:inflight:{iid}"
+
+
+def _learned(iid: str) -> str:
+    return f"kombo:limit:{iid}"
+
+
+def _fails(iid: str) -> str:
+    return f"breaker:fails:{iid}"
+
+
+def _open(iid: str) -> str:
+    return f"breaker:open:{iid}"
+
+
+def _trial(iid: str) -> str:
+    return f"breaker:trial:{iid}"
+
+
+# -- the budget ------------------------------------------------------------------------------
+
+
+def limit(iid: str) -> int:
+    """The fleet's in-flight limit for an integration: ours, or less if Kombo said so."""
+    configured = int(current_app.config["KOMBO_MAX_INFLIGHT"])
+    learned = get_store().get(_learned(iid))
+    return max(1, min(configured, int(learned))) if learned and learned.isdigit() else configured
+
+
+def _slot_ttl(write: bool) -> float:
+    """How long a slot may be held: the call's own deadline and its last attempt, plus margin."""
+    c = current_app.config
+    if write:  # _request: attempts start within the write deadline, each may last that long
+        return 2 * float(c["KOMBO_WRITE_TIMEOUT"]) + 30
+    return 30.0 + float(c["KOMBO_READ_TIMEOUT"]) + 30  # read deadline + last attempt + margin
+
+
+def _take(iid: str, write: bool) -> str:
+    """A slot of the fleet's budget, waiting (bounded) for one; 503 ats_busy past the bound."""
+    store, wait = get_store(), float(current_app.config["KOMBO_SLOT_WAIT"])
+    ttl = _slot_ttl(write)
+    started = time.monotonic()
+    token = store.take_slot(_slots(iid), limit(iid), ttl)
+    if token is not None:
+        return token
+    while (waited := time.monotonic() - started) < wait:
+        # The longer we have waited, the sooner we look again: the oldest waiter most
+        # likely gets the next free slot (first come, first served, approximately).
+        pause = 0.1 / (1.0 + 2.0 * waited) * random.uniform(0.5, 1.0)  # noqa: S311 - jitter  # nosec B311
+        time.sleep(max(0.005, min(pause, wait - waited)))
+        token = store.take_slot(_slots(iid), limit(iid), ttl)
+        if token is not None:
+            metrics.BUDGET_WAITS.labels("got").inc()
+            return token
+    metrics.BUDGET_WAITS.labels("busy").inc()
+    raise PortalError(
+        503,
+        "ats_busy",
+        "Many requests are going to this ATS right now. Try again in a moment.",
+        retry_after=5,
     )
 
 
+def observe(iid: str | None, resp: requests.Response | None) -> None:
+    """Kombo client hook after each HTTP attempt: count it, learn a lower Concurrency-Limit."""
+    _attempts.count = getattr(_attempts, "count", 0) + 1
+    if resp is None or not iid or not has_app_context():
+        return
+    header = resp.headers.get("Concurrency-Limit", "")
+    if not header.isdigit():
+        return
+    said, now = int(header), time.monotonic()
+    seen: dict[str, tuple[int, float]] = current_app.extensions["portal.guard.seen_limits"]
+    last = seen.get(iid)
+    if last is not None and last[0] == said and now - last[1] < LEARNED_LIMIT_TTL / 2:
+        return  # the store knows (and still will); the header comes with every action call
+    seen[iid] = (said, now)
+    if said < KOMBO_LIMIT:
+        get_store().put(_learned(iid), str(said), LEARNED_LIMIT_TTL)
+    else:
+        get_store().release(_learned(iid))
+
+
+# -- the breaker -----------------------------------------------------------------------------
+
+
+def _paused(wait: float) -> PortalError:
+    return PortalError(
+        503,
+        "ats_paused",
+        "This ATS has failed several times in a row, so the portal paused requests to it. "
+        f"Try again in {int(wait) + 1} seconds.",
+        retry_after=wait,
+    )
+
+
+def _open_until(iid: str) -> float:
+    raw = get_store().get(_open(iid))
+    try:
+        return float(json.loads(raw)["until"]) if raw else 0.0
+    except (ValueError, KeyError, TypeError):
+        return 0.0
+
+
+def _before(iid: str) -> bool:
+    """Refuse while open; after the pause one trial call (fleet-wide) goes through. True: trial."""
+    store = get_store()
+    wait = _open_until(iid) - time.time()
+    if wait > 0:
+        raise _paused(wait)
+    fails = store.get(_fails(iid))
+    if fails is None or int(fails) < FAILURES_TO_OPEN:
+        return False
+    # A trial that dies (its worker killed) frees the integration after a read's worst case.
+    if not store.claim(_trial(iid), _slot_ttl(False)):
+        raise _paused(OPEN_SECONDS / 10)  # another instance is trying the ATS right now
+    return True
+
+
+def _after(iid: str, err: BaseException | None, trial: bool) -> None:
+    """Record the outcome of a call in the shared breaker."""
+    store = get_store()
+    if err is not None and _means_down(err):
+        if store.incr(_fails(iid), FAILURE_WINDOW) >= FAILURES_TO_OPEN:
+            until = time.time() + OPEN_SECONDS
+            store.put(_open(iid), json.dumps({"until": until}), OPEN_SECONDS)
+            store.put(_fails(iid), str(FAILURES_TO_OPEN), FAILURE_WINDOW + OPEN_SECONDS)
+        if trial:
+            store.release(_trial(iid))
+        return
+    if trial or store.get(_fails(iid)) is not None:  # one read per call when all is well
+        store.release(_fails(iid))
+        store.release(_open(iid))
+        store.release(_trial(iid))
+
+
+def state(iid: str) -> dict[str, Any]:
+    """The fleet's view of one integration: calls in flight, the limit, and whether paused."""
+    store = get_store()
+    return {
+        "in_flight": store.slots_in_use(_slots(iid)),
+        "limit": limit(iid),
+        "paused": _open_until(iid) > time.time(),
+        "failures": int(store.get(_fails(iid)) or 0),
+    }
+
+
+# -- the one entry point ---------------------------------------------------------------------
+
+
 def call(integration_id: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run one Kombo action call for an integration under the in-flight limit and its breaker."""
-    guards: Guards = current_app.extensions["portal.guards"]
-    brk = guards.breaker(integration_id)
-    brk.before()
-    gate = guards.gate(integration_id)
-    if not gate.acquire(timeout=guards.wait):
-        raise PortalError(
-            503,
-            "ats_busy",
-            "Many requests are going to this ATS right now. Try again in a moment.",
-            retry_after=5,
-        )
+    """Run one Kombo action call for an integration under the fleet's budget and breaker."""
+    endpoint = getattr(fn, "__name__", "call")
+    write = endpoint.startswith("add_")
+    trial = _before(integration_id)
+    try:
+        token = _take(integration_id, write)
+    except BaseException:
+        if trial:
+            get_store().release(_trial(integration_id))
+        raise
+    _attempts.count = 0
+    started = time.perf_counter()
+    code = "ok"
     try:
         result = fn(*args, **kwargs)
     except KomboError as err:
-        brk.after(err)
+        code = err.code or (f"HTTP_{err.status}" if err.status else type(err).__name__)
+        _after(integration_id, err, trial)
+        raise
+    except BaseException as err:
+        code = type(err).__name__  # ours, not the ATS's: the breaker learns nothing
+        if trial:
+            get_store().release(_trial(integration_id))
         raise
     finally:
-        gate.release()
-    brk.after(None)
+        get_store().give_slot(_slots(integration_id), token)
+        metrics.KOMBO_SECONDS.labels(endpoint).observe(time.perf_counter() - started)
+        metrics.KOMBO_CALLS.labels(endpoint, code).inc()
+        retries = getattr(_attempts, "count", 0) - 1
+        if retries > 0:
+            metrics.KOMBO_RETRIES.labels(endpoint).inc(retries)
+    _after(integration_id, None, trial)
     return result
+
+
+def init_app(app: Flask) -> None:
+    """Hook the Kombo client so every attempt is counted and the header is heard."""
+    app.extensions["portal.guard.seen_limits"] = {}
+    app.extensions["portal.kombo"].on_attempt = observe

@@ -2,8 +2,8 @@
 
 gthread: uploads and downloads spend their time waiting on Kombo and on sockets,
 so threads (not processes) carry the concurrency; two processes use both cores
-for the base64 and hashing work. Each process keeps KOMBO_MAX_INFLIGHT (12)
-Kombo calls in flight per integration, so 2 x 12 stays under Kombo's 30.
+for the base64 and hashing work. The fleet keeps KOMBO_MAX_INFLIGHT (24) Kombo calls
+in flight per integration in all, counted in the shared store (portal/guard.py).
 The figures behind these numbers are in the README's Performance section.
 """
 
@@ -61,3 +61,65 @@ def _limit_malloc_arenas() -> None:
 
 
 _limit_malloc_arenas()
+
+
+def on_starting(server) -> None:  # noqa: ANN001 - gunicorn's Arbiter
+    """Refuse several workers on the in-memory store: each worker would keep its own used
+    tokens, sessions and throttles (a token would work once per worker, a sign-out would end
+    the session in one worker only). The app is built here once, so a bad configuration is
+    also reported by the master, in one line, before any worker starts."""
+    from portal import create_app
+
+    store = create_app().extensions["portal.state"]
+    if server.cfg.workers > 1 and not store.shared:
+        raise RuntimeError(
+            f"The portal cannot start: {server.cfg.workers} workers would each keep their own "
+            "used tokens, sessions and sign-in throttles in memory. Set PORTAL_STATE_PATH "
+            "(a SQLite file, one machine) or PORTAL_REDIS_URL (several machines), "
+            "or run one worker (PORTAL_WORKERS=1)."
+        )
+
+
+# -- fleet (production topology) -----------------------------------------------------------
+
+
+def _no_server_header() -> None:
+    """gunicorn always sends `Server: gunicorn` and has no setting to stop it: drop that line
+    from the headers it writes (the version would only help someone pick an exploit)."""
+    from gunicorn.http import wsgi
+
+    original = wsgi.Response.default_headers
+
+    def default_headers(self):  # noqa: ANN001, ANN202
+        return [line for line in original(self) if not line.startswith("Server:")]
+
+    wsgi.Response.default_headers = default_headers
+
+
+_no_server_header()
+
+
+def _metrics_dir() -> None:
+    """prometheus-client's multi-process mode: each worker writes its samples to files in one
+    folder and /metrics adds them up. Set before any worker imports prometheus_client; a
+    folder given by the operator is emptied first (old workers' files would count twice)."""
+    import glob
+    import tempfile
+
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        for stale in glob.glob(os.path.join(folder, "*.db")):
+            os.remove(stale)
+    else:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="portal-metrics-")
+
+
+_metrics_dir()
+
+
+def child_exit(server, worker):  # noqa: ANN001, ANN201
+    """A worker's live gauges go with it (counters and histograms stay counted)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

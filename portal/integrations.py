@@ -8,6 +8,8 @@ page, so they are cached briefly per process.
 
 from __future__ import annotations
 
+import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +20,8 @@ from flask import Flask, current_app
 
 from portal import filetype
 from portal.kombo import KomboClient, KomboError, Timeouts
+
+log = logging.getLogger(__name__)
 
 UPLOAD_ACTION = "ats_add_application_attachment"
 TYPE_LABELS = {"CV": "CV", "COVER_LETTER": "Cover letter", "OTHER": "Other"}
@@ -110,6 +114,24 @@ def all_for(integration_ids: frozenset[str] | list[str]) -> list[Integration]:
 
 
 def _load(integration_id: str) -> Integration:
+    try:
+        return _read(integration_id)
+    except (AttributeError, TypeError, ValueError):
+        # An answer off Kombo's spec must not break the home page of every integration.
+        log.warning(
+            "kombo details of %s are off-spec; shown as unknown", integration_id, exc_info=True
+        )
+        return Integration(
+            integration_id,
+            integration_id.split(":")[0],
+            "",
+            "UNKNOWN",
+            False,
+            "Kombo sent details of this ATS connection that the portal cannot read. Try again later.",
+        )
+
+
+def _read(integration_id: str) -> Integration:
     kombo = get_kombo()
     try:
         data = kombo.get_integration(integration_id).data or {}
@@ -131,9 +153,11 @@ def _load(integration_id: str) -> Integration:
         reason = f"{tool} does not accept attachments through Kombo."
         return Integration(**base, upload_available=False, reason=reason)
     try:
-        restrictions = kombo.get_upload_restrictions(integration_id).data
+        restrictions = normalise_restrictions(
+            integration_id, kombo.get_upload_restrictions(integration_id).data
+        )
     except KomboError as err:
-        if err.code in ("INTEGRATION.ACTION_NOT_AVAILABLE", "INTEGRATION.ACTION_DISABLED"):
+        if err.not_available:
             return Integration(
                 **base,
                 upload_available=False,
@@ -154,15 +178,44 @@ def _load(integration_id: str) -> Integration:
     )
 
 
+def normalise_restrictions(integration_id: str, data: Any) -> dict[str, Any] | None:
+    """Kombo's upload restrictions, tolerating what the spec allows and what it does not.
+
+    `max_file_size_bytes` is a number (a double) in the spec, so 5242880.0 is 5 MiB; a
+    null or malformed `types` (off-spec) means "no information", with a warning in the log.
+    """
+    outer = data.get("attachment_restrictions") if isinstance(data, dict) else None
+    if outer is None:
+        return None  # documented: "we don't have information which types are supported"
+    types = outer.get("types") if isinstance(outer, dict) else None
+    if not isinstance(types, dict):
+        log.warning(
+            "kombo restrictions of %s: attachment_restrictions.types is %s; read as no information",
+            integration_id,
+            type(types).__name__,
+        )
+        return None
+    clean: dict[str, Any] = {}
+    for name, rule in types.items():
+        if not isinstance(rule, dict):
+            log.warning("kombo restrictions of %s: %s is %r; ignored", integration_id, name, rule)
+            continue
+        rule = dict(rule)
+        size = rule.get("max_file_size_bytes")
+        if isinstance(size, float):  # whole bytes; NaN, infinities and < 1 are no information
+            rule["max_file_size_bytes"] = int(size) if math.isfinite(size) and size >= 1 else None
+        clean[name] = rule
+    return {"attachment_restrictions": {"types": clean}}
+
+
 def _types(restrictions: dict[str, Any] | None) -> list[dict[str, Any]]:
     """Per attachment type: supported?, the formats and the size limit, as the UI states them."""
     max_upload = current_app.config["MAX_UPLOAD_BYTES"]
     out = []
     for type_ in filetype.ATTACHMENT_TYPES:
         formats = filetype.allowed_types(type_, restrictions)
-        spec = ((restrictions or {}).get("attachment_restrictions") or {}).get("types", {}).get(
-            type_
-        ) or {}
+        outer = (restrictions or {}).get("attachment_restrictions") or {}
+        spec = (outer.get("types") or {}).get(type_) or {}
         supported = spec.get("is_supported", True) is not False and bool(formats)
         out.append(
             {

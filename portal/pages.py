@@ -20,13 +20,16 @@ bp = Blueprint("pages", __name__)
 
 
 def staff_page(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Pages are for signed-in staff; anyone else is sent to sign in (and then back here)."""
+    """Pages are for signed-in staff (anyone else is sent to sign in, then back here); the view
+    gets the principal, and `iid` checked against it."""
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         principal = current_principal()
         if principal is None or not principal.is_staff:
             return redirect(url_for("auth.signin", next=request.full_path.rstrip("?")))
+        if "iid" in kwargs:
+            kwargs["iid"] = integration_for(principal, kwargs["iid"])
         return view(principal, *args, **kwargs)
 
     return wrapped
@@ -51,7 +54,6 @@ def home(principal: Principal) -> Any:
 @staff_page
 def integration(principal: Principal, iid: str) -> Any:
     """Find an application: by candidate e-mail, by job, or among the most recent."""
-    iid = integration_for(principal, iid)
     found, nxt, error, jobs, mode = _search(principal, iid)
     return render_template(
         "pages/integration.html",
@@ -75,8 +77,9 @@ def _search(
         if args.get("email"):
             return applications.by_email(principal, iid, args["email"]), None, None, jobs, "email"
         if args.get("q") is not None and not args.get("job_id"):
-            jobs, _ = applications.jobs(iid, args["q"])
-            return [], None, None, jobs, "jobs"
+            # Kombo's cursor is kept, so every open job is reachable without typing.
+            jobs, nxt = applications.jobs(iid, args["q"], args.get("cursor"))
+            return [], nxt, None, jobs, "jobs"
         if args.get("job_id"):
             found, nxt = applications.by_job(principal, iid, args["job_id"], args.get("cursor"))
             return found, nxt, None, jobs, "job"
@@ -92,7 +95,6 @@ def _search(
 @staff_page
 def application(principal: Principal, iid: str, aid: str) -> Any:
     """The application: drop files onto it, see the candidate's attachments."""
-    iid = integration_for(principal, iid)
     app = applications.get(principal, iid, aid)
     listed = attachments.list_for(principal, iid, app)
     # Newest first without JavaScript too (ISO 8601 UTC stamps sort as text; undated last).
@@ -109,19 +111,25 @@ def application(principal: Principal, iid: str, aid: str) -> Any:
 @staff_page
 def upload(principal: Principal, iid: str, aid: str) -> Any:
     """The no-JavaScript upload: a plain multipart form post, answered with a redirect."""
-    iid = integration_for(principal, iid)
     app = applications.get(principal, iid, aid)
     files = [f for f in request.files.getlist("file") if f.filename]
     if not files:
         flash("Choose a file to upload.", "error")
     for file in files:
         try:
-            outcome = attachments.upload(principal, iid, app, file, request.form.get("type"))
+            answer = attachments.upload(principal, iid, app, file, request.form.get("type"))
         except PortalError as err:
             # Refusals of the file itself already name it; say it once.
             named = file.filename is not None and file.filename in err.message
             flash(err.message if named else f"{file.filename}: {err.message}", "error")
             continue
+        outcome = answer.body
+        name = outcome["attachment"]["name"]
+        if outcome.get("code") == "already_uploaded":  # the form was sent twice (a resubmit)
+            flash(
+                f"“{name}” was already uploaded a moment ago, so it was not added twice.", "success"
+            )
+            continue
         # Kombo's warnings are debug notes with raw ids (its docs: log them), not for recruiters.
-        flash(f"“{outcome['attachment']['name']}” was uploaded.", "success")
+        flash(f"“{name}” was uploaded.", "success")
     return redirect(url_for("pages.application", iid=iid, aid=aid), code=303)

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Response, render_template, url_for
 
-from portal import access, previews
+from portal import previews, tokens
 from portal.errors import PortalError
 
 bp = Blueprint("previews", __name__)
@@ -33,17 +33,17 @@ def _png(data: bytes) -> Response:
 @bp.get("/preview/<token>/thumb.png")
 def thumbnail(token: str) -> Response:
     """The first page, 240 pixels wide."""
-    iid, cid, aid = previews.read_preview_token(token)
-    return _png(previews.render(iid, cid, aid, "thumb")[0].pages[0])
+    iid, cid, aid, lock = previews.read_preview_token(token)
+    return _png(previews.render(iid, cid, aid, "thumb", lock)[0].pages[0])
 
 
 @bp.get("/preview/<token>/page/<int:number>.png")
 def page(token: str, number: int) -> Response:
     """One of the first pages, large."""
-    iid, cid, aid = previews.read_preview_token(token)
+    iid, cid, aid, lock = previews.read_preview_token(token)
     if not 1 <= number <= previews.MAX_PAGES:
         raise PortalError(404, "not_found", "There is no preview of that page.")
-    rendered, _ = previews.render(iid, cid, aid, "pages")
+    rendered, _ = previews.render(iid, cid, aid, "pages", lock)
     if number > len(rendered.pages):
         raise PortalError(404, "not_found", "There is no preview of that page.")
     return _png(rendered.pages[number - 1])
@@ -52,11 +52,11 @@ def page(token: str, number: int) -> Response:
 @bp.get("/preview/<token>")
 def view(token: str) -> Any:
     """Our page with the first pages large (or why there is no preview), and a download link."""
-    iid, cid, aid = previews.read_preview_token(token)
-    download = url_for("api.download", token=access.download_token(iid, cid, aid))
+    iid, cid, aid, lock = previews.read_preview_token(token)
+    download = url_for("api.download", token=tokens.download_token(iid, cid, aid, lock))
     rendered: previews.Rendered | None
     try:
-        rendered, name = previews.render(iid, cid, aid, "pages")
+        rendered, name = previews.render(iid, cid, aid, "pages", lock)
     except PortalError as err:
         if err.code != "preview_unavailable":
             raise

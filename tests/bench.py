@@ -63,6 +63,7 @@ STAFF_EMAIL, STAFF_PASSWORD = "bench@example.com", "bench-" + secrets.token_hex(
 SEARCH_EMAIL = "ada.lovelace@example.com"  # a seeded demo candidate (see sandbox catalog)
 RESULTS = ROOT / "bench-results" / "latest.json"
 HTTP_TIMEOUT = 120  # seconds; generous, a stuck request must still end the run
+ONLY: set[str] = set()  # --only: the sections to run (empty: all)
 
 
 @dataclass(frozen=True)
@@ -393,7 +394,7 @@ def _readline(proc: subprocess.Popen[bytes], timeout: float) -> str:
 
 def embed_session(stack: Stack) -> requests.Session:
     """A partner-backend client: mint an embed token, exchange it, send the bearer."""
-    from portal.access import mint_embed_token
+    from portal.tokens import mint_embed_token
 
     token = mint_embed_token(PARTNER, stack.iid, secret=PARTNER_SECRET, ttl=600)
     resp = requests.post(
@@ -871,6 +872,179 @@ def bench_page(stack: Stack, plan: Plan, ctx: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# -- 6. the fleet: nginx in front of three instances on one Redis ----------------------------
+
+
+FLEET_INSTANCES = 3
+
+
+def _start_instance(
+    stack: Stack, env: dict[str, str], n: int
+) -> tuple[subprocess.Popen[bytes], str]:
+    """One more gunicorn master (its own workers) with the shipped config."""
+    port = free_port()
+    logfile = (stack.tmp / f"fleet-{n}.log").open("wb")
+    stack.logs.append(logfile)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "python:portal.gunicorn_conf"]
+        + ["--bind", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=logfile,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=_die_with_parent(signal.SIGINT),
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(url + "/healthz", timeout=2).ok:
+                return proc, url
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"fleet instance {n} did not start")
+        time.sleep(0.2)
+
+
+def _stop_instance(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+
+
+def _sandbox_peak(stack: Stack, reset: bool = False) -> int:
+    resp = requests.get(
+        stack.sandbox_root + "/_sandbox/concurrency",
+        params={"reset": "1"} if reset else {},
+        timeout=HTTP_TIMEOUT,
+    )
+    resp.raise_for_status()
+    return int(resp.json().get(stack.iid, {}).get("peak", 0))
+
+
+def _ttfb(http: requests.Session, url: str) -> float:
+    """Seconds until the response's headers arrive (what a download costs before its bytes)."""
+    started = time.perf_counter()
+    with http.get(url, stream=True, timeout=HTTP_TIMEOUT) as resp:
+        resp.raise_for_status()
+        return time.perf_counter() - started
+
+
+def _fleet_load(
+    front: Stack,
+    plan: Plan,
+    ctx: dict[str, Any],
+    seconds: float,
+    clients: int | None = None,
+    size: int | None = None,
+) -> dict[str, Any]:
+    """The load section's clients, through `front` (nginx), with the sandbox's peak in flight."""
+    token = embed_session(front).headers["Authorization"]
+    apps = [a["id"] for a in ctx["apps"]]
+    size = size or plan.load_file_mib * MIB
+    clients = clients or plan.load_clients
+    before = len(sandbox_uploads(front))
+    _sandbox_peak(front, reset=True)
+    started = time.monotonic()
+    with ThreadPoolExecutor(clients) as pool:
+        futures = [
+            pool.submit(load_client, front, token, apps[n % len(apps)], n, size, started + seconds)
+            for n in range(clients)
+        ]
+        results = [f.result() for f in futures]
+    out = _load_summary(front, results, time.monotonic() - started, size, before)
+    out["kombo_peak"] = _sandbox_peak(front)
+    return out
+
+
+def bench_fleet(stack: Stack, plan: Plan, ctx: dict[str, Any]) -> dict[str, Any]:
+    """Downloads behind nginx (X-Accel-Redirect) vs the data_url; uploads through three
+    instances vs one (both behind nginx); the sandbox's peak Kombo concurrency vs the budget."""
+    from daemons import NginxServer, RedisServer
+
+    redis = RedisServer()
+    env = {**stack.portal_env(), "PORTAL_REDIS_URL": redis.url, "PORTAL_ACCEL_REDIRECT": "true"}
+    budget = int(env.get("PORTAL_KOMBO_MAX_INFLIGHT", "24"))
+    instances: list[subprocess.Popen[bytes]] = []
+    fronts: list[Any] = []
+    try:
+        urls = []
+        for n in range(FLEET_INSTANCES):
+            proc, url = _start_instance(stack, env, n)
+            instances.append(proc)
+            urls.append(url)
+        upstreams = [urlsplit(u).netloc for u in urls]
+        all3, one = NginxServer(upstreams), NginxServer(upstreams[:1])
+        fronts += [all3, one]
+        fleet = dataclasses.replace(stack, portal=all3.url)
+        single = dataclasses.replace(stack, portal=one.url)
+        http = embed_session(fleet)
+        mib = max(plan.sizes_mib)
+        path = ctx["files"][mib]
+        expected = sha256_file(path)
+        runs = 2 * plan.runs + 1
+        log(f"fleet: download {mib} MB behind nginx, {runs} nginx/direct pairs")
+        nginx_s, direct_s = [], []
+        direct_http = requests.Session()
+        for run in range(runs + 1):
+            urls_ = find_attachment(fleet, http, ctx["app"], path.name)
+            p = fetch(http, urls_["download_url"])
+            d = fetch(direct_http, urls_["data_url"])
+            if p[2] != expected or d[2] != expected:
+                raise RuntimeError("a download behind nginx did not return the uploaded bytes")
+            if run:
+                nginx_s.append(p[0])
+                direct_s.append(d[0])
+        ttfb: dict[str, list[float]] = {"nginx": [], "portal": [], "direct": []}
+        for _ in range(runs):
+            ttfb["nginx"].append(
+                _ttfb(http, find_attachment(fleet, http, ctx["app"], path.name)["download_url"])
+            )
+            urls_ = find_attachment(stack, ctx["http"], ctx["app"], path.name)
+            ttfb["portal"].append(_ttfb(ctx["http"], urls_["download_url"]))
+            ttfb["direct"].append(_ttfb(direct_http, urls_["data_url"]))
+        size = path.stat().st_size / MIB
+        seconds = max(10.0, plan.load_seconds / 2)
+        log(f"fleet: {plan.load_clients} clients x {seconds:.0f} s through 3 instances, then 1")
+        three = _fleet_load(fleet, plan, ctx, seconds)
+        lone = _fleet_load(single, plan, ctx, seconds)
+        # Saturation: every upload takes the ATS 1 s, so calls pile up: Kombo must still see at
+        # most the budget in flight, and nobody a 429.
+        log(f"fleet: saturation, 2 x {budget} clients, the ATS answering each upload after 1 s")
+        requests.post(
+            stack.sandbox_root + "/_sandbox/faults",
+            json={"endpoint": "add_application_attachment", "count": 100_000, "delay": 1.0},
+            timeout=HTTP_TIMEOUT,
+        ).raise_for_status()
+        try:
+            saturated = _fleet_load(fleet, plan, ctx, seconds, clients=2 * budget, size=64 * 1024)
+        finally:
+            requests.delete(stack.sandbox_root + "/_sandbox/faults", timeout=HTTP_TIMEOUT)
+        return {
+            "instances": FLEET_INSTANCES,
+            "budget": budget,
+            "download_size_mib": mib,
+            "download_runs": runs,
+            "nginx_mib_s": size / median(nginx_s),
+            "direct_mib_s": size / median(direct_s),
+            "nginx_ratio": median(direct_s) / median(nginx_s),
+            "ttfb_ms": {k: 1000 * median(v) for k, v in ttfb.items()},
+            "three": three,
+            "one": lone,
+            "saturated": saturated,
+        }
+    finally:
+        for front in fronts:
+            front.stop()
+        for proc in instances:
+            _stop_instance(proc)
+        redis.stop()
+
+
 # -- warm-up and machine -----------------------------------------------------------------------
 
 
@@ -954,11 +1128,83 @@ def render(report: dict[str, Any]) -> str:
         f"the shipped config ({report['workers']} workers). Medians of {plan['runs']} runs "
         f"after a warm-up{' (--quick)' if plan['quick'] else ''}. MB = 2^20 bytes.",
     ]
-    for renderer in (_render_upload, _render_download, _render_load, _render_search, _render_page):
-        out += ["", *renderer(report)]
+    for renderer in (
+        _render_upload,
+        _render_download,
+        _render_load,
+        _render_search,
+        _render_page,
+        _render_fleet,
+    ):
+        with contextlib.suppress(KeyError):  # a section left out with --only
+            out += ["", *renderer(report)]
     after = ", ".join(f"{k} {v}" for k, v in report["loadavg"].items())
     out += ["", f"Load average after each section: {after}."]
     return "\n".join(out)
+
+
+def _render_fleet(report: dict[str, Any]) -> list[str]:
+    f = report.get("fleet")
+    if not f:
+        return []
+    direct = report.get("download", {})
+    rows = [
+        [
+            f"{f['download_size_mib']} MB behind nginx (X-Accel-Redirect)",
+            f"{f['nginx_mib_s']:.0f}",
+            f"{f['direct_mib_s']:.0f}",
+            f"{f['nginx_ratio']:.2f} (target ≥ 0.9: {verdict(f['nginx_ratio'] >= 0.9)})",
+        ]
+    ]
+    if direct:
+        rows.append(
+            [
+                f"{direct['size_mib']} MB streamed by the portal (no nginx)",
+                f"{direct['portal_mib_s']:.0f}",
+                f"{direct['direct_mib_s']:.0f}",
+                f"{direct['ratio']:.2f} (target ≥ 0.8: {verdict(direct['ratio'] >= 0.8)})",
+            ]
+        )
+    load = [
+        [
+            label,
+            str(r["clients"]),
+            f"{r['uploads_s']:.1f}",
+            f"{r['p95_s']:.2f}",
+            str(r["errors"]),
+            f"{r['kombo_peak']} of {f['budget']}",
+            str(r["accepted_duplicated"] + r["accepted_missing"]),
+        ]
+        for label, r in (
+            ("3 instances", f["three"]),
+            ("1 instance", f["one"]),
+            ("3 instances, ATS 1 s per upload (64 KB)", f["saturated"]),
+        )
+    ]
+    return [
+        f"### Fleet: nginx, {f['instances']} instances, one Redis "
+        f"(download medians of {f['download_runs']} runs)",
+        "",
+        table(["download", "MB/s", "data_url MB/s", "ratio"], rows),
+        "",
+        "Time to the first byte (median, ms): "
+        + ", ".join(f"{k} {v:.1f}" for k, v in f["ttfb_ms"].items())
+        + " (behind nginx and streamed, the portal first lists the candidate's attachments "
+        "at Kombo and opens the file; nginx then fetches it again).",
+        "",
+        table(
+            [
+                "uploads behind nginx",
+                "clients",
+                "uploads/s",
+                "p95 s",
+                "errors",
+                "Kombo peak in flight (budget)",
+                "lost + duplicated",
+            ],
+            load,
+        ),
+    ]
 
 
 def _render_upload(report: dict[str, Any]) -> list[str]:
@@ -1296,7 +1542,10 @@ def _sections(stack: Stack, plan: Plan) -> dict[str, Any]:
         ("load", bench_load),
         ("search", bench_search),
         ("page", bench_page),
+        ("fleet", bench_fleet),
     ]
+    if ONLY:  # --only NAME[,NAME]: those sections (upload always runs: the others use its files)
+        steps = [(n, f) for n, f in steps if n in ONLY or n == "upload"]
     for name, step in steps:
         out[name] = step(stack, plan, ctx)
         out.setdefault("loadavg", {})[name] = loadavg()
@@ -1306,6 +1555,7 @@ def _sections(stack: Stack, plan: Plan) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs, 15 s of load")
+    parser.add_argument("--only", default="", help="comma-separated sections, e.g. download,fleet")
     parser.add_argument("--sandbox-child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--sdk-child", nargs=5, help=argparse.SUPPRESS)
     parser.add_argument("--inspection", action="store_true", help="only section 6, in-process")
@@ -1313,6 +1563,7 @@ def main() -> None:
     if args.inspection:
         print(render_inspection(bench_inspection()))
         return
+    ONLY.update(x for x in args.only.split(",") if x)
     if args.sandbox_child:
         run_sandbox_child(args.sandbox_child[1], int(args.sandbox_child[0]))
         return

@@ -26,8 +26,8 @@ from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
 from portal import create_app
-from portal.access import mint_embed_token
-from portal.sandbox import SandboxServer
+from portal.sandbox import SandboxServer, Settings
+from portal.tokens import mint_embed_token
 
 # CI draws the same examples every run (a red CI is then a change, not luck); local runs keep
 # exploring new ones. HYPOTHESIS_PROFILE=ci is set by .ci/run.
@@ -93,6 +93,15 @@ class Sandbox:
             assert time.monotonic() < deadline, f"the calls to {endpoint} never reached the sandbox"
             time.sleep(0.05)
 
+    def settings(self, **changes: Any) -> dict[str, Any]:
+        """Change the sandbox's runtime settings (restored after every test)."""
+        resp = requests.post(f"{self.root_url}/_sandbox/settings", json=changes, timeout=5)
+        resp.raise_for_status()
+        return resp.json()
+
+    def restore_settings(self) -> None:
+        requests.delete(f"{self.root_url}/_sandbox/settings", timeout=5).raise_for_status()
+
     def clear_faults(self) -> None:
         requests.delete(f"{self.root_url}/_sandbox/faults", timeout=5).raise_for_status()
 
@@ -104,6 +113,19 @@ class Sandbox:
 
     def clear_requests(self) -> None:
         requests.delete(f"{self.root_url}/_sandbox/requests", timeout=5).raise_for_status()
+
+
+class Clock:
+    """A clock the portal reads (config CLOCK) that a test moves on instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
 
 
 def free_port() -> int:
@@ -141,7 +163,14 @@ class ServerThread:
 
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[Sandbox]:
-    server = SandboxServer(api_key=SANDBOX_KEY, applications=60, host="127.0.0.1", port=0).start()
+    # Files are served like signed storage URLs: a 302 from 127.0.0.1 to the alias localhost.
+    server = SandboxServer(
+        api_key=SANDBOX_KEY,
+        applications=60,
+        host="127.0.0.1",
+        port=0,
+        settings=Settings(file_host="localhost"),
+    ).start()
     yield Sandbox(server)
     server.stop()
 
@@ -154,7 +183,7 @@ def portal_config(sandbox: Sandbox, **overrides: Any) -> dict[str, Any]:
         "SECRET_KEY": "test-secret-" + secrets.token_hex(16),
         "KOMBO_API_KEY": SANDBOX_KEY,
         "KOMBO_BASE_URL": sandbox.base_url,
-        "KOMBO_DOWNLOAD_HOSTS": ["127.0.0.1"],
+        "KOMBO_DOWNLOAD_HOSTS": ["127.0.0.1", "localhost"],
         "KOMBO_READ_TIMEOUT": 3.0,
         "KOMBO_WRITE_TIMEOUT": 3.0,
         "INTEGRATIONS": [sandbox.iid(b) for b in behaviours],
@@ -174,6 +203,8 @@ def portal_config(sandbox: Sandbox, **overrides: Any) -> dict[str, Any]:
                 "integrations": [sandbox.iid(b) for b in ("no_upload", "invalid")],
             },
         },
+        # The session-wide portal serves every test's exchanges; the throttle tests set their own.
+        "EMBED_EXCHANGE_LIMIT": "5000 per minute",
         "INTEGRATION_CACHE_SECONDS": 0.5,
         "RECONCILE_WAITS": [0.1, 0.3, 0.6],
     }
@@ -194,6 +225,7 @@ def _no_leftover_faults(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     if "sandbox" in request.fixturenames:
         request.getfixturevalue("sandbox").clear_faults()
+        request.getfixturevalue("sandbox").restore_settings()
 
 
 class Client:

@@ -139,3 +139,70 @@ class ClamdServer:
         self.proc.terminate()
         self.proc.wait(timeout=20)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class NginxServer:
+    """Debian's nginx running deploy/nginx.conf on a free loopback port, in a temp prefix,
+    `daemon off`, with the upstream block pointed at `upstreams` (host:port each).
+
+    Only the lines marked `# fleet-test:` in deploy/nginx.conf are rewritten (paths, listen,
+    the upstream servers): what is tested is the file a customer runs."""
+
+    def __init__(self, upstreams: list[str], conf: Path | None = None) -> None:
+        binary = need("nginx", "nginx")
+        self.dir = Path(tempfile.mkdtemp(prefix="portal-nginx-"))
+        # nginx's workers drop root for `nobody`: they must reach the temp folders it makes here
+        # (a buffered upload larger than client_body_buffer_size goes to one).
+        self.dir.chmod(0o755)
+        self.port = bound_port()
+        source = conf or Path(__file__).resolve().parents[1] / "deploy" / "nginx.conf"
+        self.conf = self.dir / "nginx.conf"
+        self.conf.write_text(self._rewrite(source.read_text(), upstreams))
+        self.error_log = self.dir / "error.log"
+        self.proc = subprocess.Popen(
+            [binary, "-p", str(self.dir), "-c", str(self.conf), "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_listening(self.port, self.proc, "nginx")
+        except RuntimeError as err:
+            log = self.error_log.read_text() if self.error_log.exists() else ""
+            raise RuntimeError(f"{err}\n{log}") from None
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def _rewrite(self, text: str, upstreams: list[str]) -> str:
+        out, skipping = [], False
+        for line in text.splitlines():
+            marker = line.partition("# fleet-test:")[2].strip()
+            indent = line[: len(line) - len(line.lstrip())]
+            if marker == "upstream-begin":
+                skipping = True
+                out += [f"{indent}server {u} max_fails=0;" for u in upstreams]
+            elif marker == "upstream-end":
+                skipping = False
+            elif skipping:
+                continue
+            elif marker == "pid":
+                out.append(f"{indent}pid {self.dir}/nginx.pid;")
+            elif marker == "error_log":
+                out.append(f"{indent}error_log {self.dir}/error.log info;")
+            elif marker == "access_log":
+                out.append(f"{indent}access_log {self.dir}/access.log;")
+            elif marker == "temp":
+                directive = line.split()[0]
+                out.append(f"{indent}{directive} {self.dir}/{directive.split('_')[0]};")
+            elif marker == "listen":
+                out.append(f"{indent}listen 127.0.0.1:{self.port};")
+            else:
+                out.append(line)
+        out = [line.replace("worker_processes auto;", "worker_processes 1;") for line in out]
+        return "\n".join(out) + "\n"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)

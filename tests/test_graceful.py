@@ -102,3 +102,71 @@ def test_access_log_has_no_download_tokens_or_search_terms(sandbox, tmp_path):
     assert "GET /download/[redacted]" in log and "?[redacted]" in log  # the requests were logged
     token = item["download_url"].rsplit("/", 1)[1]
     assert token not in log and "lovelace" not in log
+
+
+def _workers(master: int) -> list[int]:
+    """The gunicorn master's worker processes (its children), from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == master:
+                found.append(int(entry.name))
+    return found
+
+
+def _wait_healthy(url: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url + "/healthz", timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    pytest.fail("no worker came back after the kill")
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("applied", [True, False], ids=["ats-got-it", "ats-did-not"])
+def test_a_retry_after_a_worker_was_killed_mid_upload_stores_it_once(sandbox, tmp_path, applied):
+    """The worker sending the file is SIGKILLed (the user's connection drops); the page retries
+    with the same Idempotency-Key. The retry waits for the dead worker's lease to lapse, looks for
+    the file by content, and sends it only if the ATS does not have it."""
+    proc, url = start_gunicorn(
+        sandbox, tmp_path, WORKERS=1, KOMBO_WRITE_TIMEOUT=30.0, UPLOAD_LEASE_SECONDS=2.0
+    )
+    try:
+        iid = sandbox.iid("full")
+        client = embed_client(url, "acme", iid)
+        aid = client.get(f"/api/v1/integrations/{iid}/applications").json()["applications"][0]["id"]
+        content = samples.pdf(f"killed mid-upload {applied} {time.time_ns()}")
+        key = f"kill-{time.time_ns()}"
+        sandbox.fault("add_application_attachment", count=1, delay=8.0, apply=applied)
+        with ThreadPoolExecutor(1) as pool:
+            first = pool.submit(
+                client.upload, iid, aid, content, "cv.pdf", headers={"Idempotency-Key": key}
+            )
+            sandbox.wait_faults_taken("add_application_attachment")  # the file is in flight
+            (worker,) = _workers(proc.pid)
+            os.kill(worker, signal.SIGKILL)
+            with pytest.raises(requests.ConnectionError):
+                first.result()
+        _wait_healthy(url)
+        retry = client.upload(iid, aid, content, "cv.pdf", headers={"Idempotency-Key": key})
+        again = client.upload(iid, aid, content, "cv.pdf", headers={"Idempotency-Key": key})
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    sha = hashlib.sha256(content).hexdigest()
+    stored = sum(u["sha256"] == sha for u in sandbox.uploads())
+    record(
+        "worker SIGKILLed mid-upload, retried with the same key", runs=1, stored_twice=stored > 1
+    )
+    assert retry.status_code == 201, retry.text
+    assert retry.json()["confirmed_by"] == ("listing" if applied else "kombo")
+    assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true"
+    assert stored == 1

@@ -35,7 +35,7 @@ def _client(sandbox, timeouts: Timeouts) -> KomboClient:
         SANDBOX_KEY,
         base_url=sandbox.base_url,
         timeouts=timeouts,
-        download_hosts=frozenset({"127.0.0.1"}),
+        download_hosts=frozenset({"127.0.0.1", "localhost"}),
     )
 
 
@@ -457,3 +457,308 @@ def test_download_refuses_foreign_hosts(kombo):
 
 def test_the_key_is_not_in_repr(kombo):
     assert SANDBOX_KEY not in repr(kombo) and SANDBOX_KEY not in str(vars(kombo).get("base_url"))
+
+
+# -- one retry policy (issue 10 item 3), with an injected sleep: nothing really waits ----------
+
+
+class Sleeps(list):
+    """An injected sleep that records the waits instead of sleeping."""
+
+    def __call__(self, seconds):
+        self.append(seconds)
+
+
+def _recording_client(sandbox, timeouts=ROOMY):
+    sleeps = Sleeps()
+    client = KomboClient(
+        SANDBOX_KEY,
+        base_url=sandbox.base_url,
+        timeouts=timeouts,
+        download_hosts=frozenset({"127.0.0.1", "localhost"}),
+        sleep=sleeps,
+    )
+    return client, sleeps
+
+
+def test_a_single_429_with_retry_after_on_the_file_download_is_waited_for(sandbox, ada):
+    iid, candidate = ada
+    client, sleeps = _recording_client(sandbox)
+    att = client.get_candidate_attachments(iid, candidate["id"]).data["results"][0]
+    sandbox.fault("download", count=1, status=429, code=None, retry_after="1")
+    resp = client.open_download(att["data_url"])
+    assert resp.content.startswith(b"%PDF")
+    assert sleeps == [1.0]
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"status": 504, "code": "PLATFORM.TASK_TIMED_OUT"},
+        {"status": 500, "code": "PLATFORM.UNKNOWN_ERROR"},
+    ],
+    ids=["task-timed-out", "unknown-error"],
+)
+@pytest.mark.parametrize(
+    "endpoint", ["list_applications", "list_candidates", "get_candidate_attachments"]
+)
+def test_one_5xx_with_any_code_on_a_read_is_retried(sandbox, ada, endpoint, fault):
+    iid, candidate = ada
+    client, sleeps = _recording_client(sandbox)
+    call = {
+        "list_applications": lambda: client.list_applications(iid, page_size=5).results,
+        "list_candidates": lambda: (
+            client.list_candidates(iid, email="ada.lovelace@example.com").results
+        ),
+        "get_candidate_attachments": lambda: client.get_candidate_attachments(
+            iid, candidate["id"]
+        ).data["results"],
+    }[endpoint]
+    sandbox.fault(endpoint, count=1, **fault)
+    assert call()
+    assert len(sleeps) == 1 and 0 <= sleeps[0] <= ROOMY.backoff_base  # full jitter, first step
+
+
+def test_backoff_is_exponential_with_full_jitter_and_capped(sandbox):
+    client, sleeps = _recording_client(
+        sandbox, Timeouts(read=5, read_deadline=60, attempts=6, backoff_base=0.5, backoff_cap=2.0)
+    )
+    sandbox.fault("list_jobs", count=5, status=503, code=None)
+    assert client.list_jobs(sandbox.iid("full")).results
+    assert len(sleeps) == 5
+    for n, wait in enumerate(sleeps):
+        assert 0 <= wait <= min(2.0, 0.5 * 2**n)
+
+
+def test_the_deadline_ends_the_retries(sandbox):
+    now = [0.0]
+
+    def sleep(seconds):
+        now[0] += seconds
+
+    client = KomboClient(
+        SANDBOX_KEY,
+        base_url=sandbox.base_url,
+        timeouts=Timeouts(read_deadline=2.5, attempts=10, max_retry_after=5),
+        sleep=sleep,
+        clock=lambda: now[0],
+    )
+    sandbox.fault("list_jobs", count=10, status=503, code=None, retry_after="1")
+    with pytest.raises(KomboError) as info:
+        client.list_jobs(sandbox.iid("full"))
+    assert info.value.status == 503 and now[0] == 2.0  # a third wait would pass the deadline
+
+
+def test_ratelimit_reset_is_honoured_when_the_window_is_spent(sandbox):
+    client, sleeps = _recording_client(sandbox)
+    sandbox.fault(
+        "list_jobs",
+        count=1,
+        respond={
+            "status": 429,
+            "headers": {
+                "ratelimit-limit": "100",
+                "ratelimit-remaining": "0",
+                "ratelimit-reset": "2",
+            },
+            "body": {
+                "status": "error",
+                "error": {"code": None, "title": None, "message": "Slow down", "log_url": None},
+            },
+        },
+    )
+    assert client.list_jobs(sandbox.iid("full")).results
+    assert sleeps == [2.0]
+
+
+def test_an_edge_s_html_429_to_the_upload_is_resent_and_lands_once(kombo, ada, sandbox):
+    content = samples.pdf("edge html 429")
+    sandbox.clear_requests()
+    sandbox.fault(
+        "add_application_attachment",
+        count=1,
+        respond={"status": 429, "headers": {"Content-Type": "text/html"}, "body": "<h1>429</h1>"},
+    )
+    _upload(kombo, ada, content, "edge-html.pdf")
+    assert len(_posts(sandbox)) == 2
+    assert sum(u["sha256"] == hashlib.sha256(content).hexdigest() for u in sandbox.uploads()) == 1
+
+
+# -- error classification: one home, properties of KomboError (issue 15) -------------------------
+
+CLASSIFIED = [
+    # fault on list_jobs, then (retryable, edge_refused, means_down, not_available, too_large)
+    ({"status": 503, "code": "REMOTE.SERVICE_UNAVAILABLE"}, (True, False, True, False, False)),
+    ({"status": 500, "code": "PLATFORM.UNKNOWN_ERROR"}, (True, False, True, False, False)),
+    ({"status": 504, "code": "PLATFORM.TASK_TIMED_OUT"}, (True, False, True, False, False)),
+    ({"status": 429, "code": "PLATFORM.RATE_LIMIT_EXCEEDED"}, (True, True, False, False, False)),
+    (
+        {"status": 429, "code": "PLATFORM.CONCURRENCY_LIMIT_EXCEEDED"},
+        (True, True, False, False, False),
+    ),
+    ({"status": 429, "code": "REMOTE.RATE_LIMIT_EXCEEDED"}, (True, False, False, False, False)),
+    (
+        {"status": 400, "code": "INTEGRATION.ACTION_NOT_AVAILABLE"},
+        (False, False, False, True, False),
+    ),
+    ({"status": 409, "code": "INTEGRATION.MODEL_DISABLED"}, (False, False, False, True, False)),
+    ({"status": 403, "code": "INTEGRATION.PERMISSION_MISSING"}, (False, False, False, True, False)),
+    ({"status": 400, "code": None}, (False, False, False, False, False)),
+    ({"status": 502, "body": "html"}, (True, False, True, False, False)),
+    (
+        {
+            "respond": {
+                "status": 413,
+                "headers": {"Content-Type": "text/html"},
+                "body": "<h1>413</h1>",
+            }
+        },
+        (False, True, False, False, True),
+    ),
+    ({"status": 413, "code": "PLATFORM.INPUT_INVALID"}, (False, False, False, False, True)),
+]
+
+
+@pytest.mark.parametrize(("fault", "expected"), CLASSIFIED, ids=lambda v: str(v)[:60])
+def test_error_classification_properties(kombo, sandbox, fault, expected):
+    sandbox.fault("list_jobs", count=10, **fault)
+    with pytest.raises(KomboError) as info:
+        kombo.list_jobs(sandbox.iid("full"))
+    err = info.value
+    got = (err.retryable, err.edge_refused, err.means_down, err.not_available, err.too_large)
+    assert got == expected
+
+
+def test_connection_errors_are_classified(sandbox):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    client = KomboClient("k", base_url=f"http://127.0.0.1:{port}/v1", timeouts=FAST, sleep=Sleeps())
+    with pytest.raises(KomboConnectionError) as info:
+        client.list_jobs("x:y")
+    err = info.value
+    assert (err.retryable, err.edge_refused, err.means_down, err.maybe_applied) == (
+        True,
+        True,
+        True,
+        False,
+    )
+
+
+# -- rate-limit headers (issue 13 item 5) --------------------------------------------------------
+
+
+def test_the_sandbox_sends_ratelimit_headers_and_enforces_its_window(kombo, sandbox):
+    iid = sandbox.iid("full")
+    sandbox.settings(rate_limit=3, rate_window=600)
+    for _ in range(3):
+        kombo.list_jobs(iid)
+    with pytest.raises(KomboError) as info:
+        kombo.list_jobs(iid)
+    err = info.value
+    assert (err.status, err.code) == (429, "PLATFORM.RATE_LIMIT_EXCEEDED")
+    assert err.rate_limit.limit == 3 and err.rate_limit.remaining == 0
+    assert 500 < err.retry_after <= 600 and err.rate_limited
+
+
+# -- downloads: redirects to an allowlist, the key only to Kombo (issue 13 item 3) -------------
+
+
+def _resource_requests(sandbox):
+    return [r for r in sandbox.requests_log() if r["path"].startswith(("/resources/", "/files/"))]
+
+
+def test_a_download_follows_the_redirect_to_the_file_host_without_the_key(kombo, ada, sandbox):
+    iid, candidate = ada
+    att = kombo.get_candidate_attachments(iid, candidate["id"]).data["results"][0]
+    sandbox.settings(resources_need_key=True)
+    sandbox.clear_requests()
+    resp = kombo.open_download(att["data_url"])
+    assert resp.content.startswith(b"%PDF") and resp.url.startswith("http://localhost:")
+    hops = [
+        (r["path"].split("/")[1], r["status"], r["authorized"]) for r in _resource_requests(sandbox)
+    ]
+    # Plain first; the key only to Kombo's own host once refused; never to the storage host.
+    assert hops == [("resources", 401, False), ("resources", 302, True), ("files", 200, False)]
+
+
+def test_the_key_never_follows_a_cross_host_redirect_even_to_kombo(kombo, ada, sandbox):
+    iid, candidate = ada
+    att = kombo.get_candidate_attachments(iid, candidate["id"]).data["results"][0]
+    foreign = att["data_url"].replace("127.0.0.1", "localhost")  # starts on another host
+    sandbox.settings(resources_need_key=True)
+    sandbox.fault("download", count=1, redirect=att["data_url"])
+    sandbox.clear_requests()
+    with pytest.raises(KomboError) as info:
+        kombo.open_download(foreign)
+    assert (info.value.code, info.value.status) == ("PORTAL.DOWNLOAD_FAILED", 401)
+    assert not any(r["authorized"] for r in _resource_requests(sandbox))
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/file.pdf",  # not an allowed host
+        "http://resources.kombo.dev/x",  # Kombo's host, but not HTTPS
+        "https://169.254.169.254/latest/meta-data/",  # cloud metadata
+        "http://169.254.169.254/latest/meta-data/",
+        "https://resources.kombo.dev.evil.example/x",  # a look-alike suffix
+        "https://resources.kombo.dev:8443/x",  # another port
+    ],
+)
+def test_a_redirect_off_the_allowlist_is_refused(kombo, ada, sandbox, target):
+    iid, candidate = ada
+    att = kombo.get_candidate_attachments(iid, candidate["id"]).data["results"][0]
+    sandbox.fault("download", count=1, redirect=target)
+    with pytest.raises(KomboError) as info:
+        kombo.open_download(att["data_url"])
+    assert info.value.code == "PORTAL.DOWNLOAD_REDIRECT"
+
+
+def test_too_many_redirects_are_refused(kombo, ada, sandbox):
+    iid, candidate = ada
+    att = kombo.get_candidate_attachments(iid, candidate["id"]).data["results"][0]
+    sandbox.fault("download", count=10, redirect=att["data_url"])  # a loop
+    sandbox.clear_requests()
+    with pytest.raises(KomboError) as info:
+        kombo.open_download(att["data_url"])
+    assert info.value.code == "PORTAL.DOWNLOAD_REDIRECT"
+    assert len(_resource_requests(sandbox)) == 4  # the first request and 3 redirects
+
+
+def test_three_redirects_are_followed(kombo, ada, sandbox):
+    iid, candidate = ada
+    att = kombo.get_candidate_attachments(iid, candidate["id"]).data["results"][0]
+    sandbox.fault("download", count=2, redirect=att["data_url"])  # then the 302 to the file host
+    assert kombo.open_download(att["data_url"]).content.startswith(b"%PDF")
+
+
+@pytest.mark.parametrize(
+    ("host", "allowed"),
+    [
+        ("resources.kombo.dev", True),
+        ("resources.us.kombo.dev", True),
+        ("api.ca.kombo.dev", True),
+        ("kombo.dev.evil.example", False),
+        ("evilkombo.dev", False),
+        ("storage.googleapis.com", True),
+        ("kombo-files.storage.googleapis.com", True),
+        ("my-bucket.s3.eu-central-1.amazonaws.com", True),
+        ("s3.amazonaws.com", True),
+        ("my-bucket.s3-website-eu-west-1.amazonaws.com", False),  # website hosting serves HTML
+        ("ec2-1-2-3-4.compute.amazonaws.com", False),
+        ("169.254.169.254", False),
+        ("::ffff:169.254.169.254", False),
+        ("fe80::1", False),
+        ("metadata.google.internal", False),
+        ("files.customer.example", True),  # PORTAL_KOMBO_DOWNLOAD_HOSTS
+    ],
+)
+def test_download_hosts(host, allowed):
+    client = KomboClient(
+        "k",
+        download_hosts=frozenset(
+            {"files.customer.example", "169.254.169.254", "::ffff:169.254.169.254", "fe80::1"}
+        ),
+    )
+    assert client._allowed_host(host) is allowed

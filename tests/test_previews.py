@@ -11,7 +11,6 @@ import io
 import os
 import signal
 import struct
-import time
 import uuid
 import zlib
 from collections.abc import Iterator
@@ -23,20 +22,20 @@ import requests
 import samples
 from conftest import (
     SANDBOX_KEY,
+    Clock,
     ServerThread,
     embed_client,
     find_application,
     portal_config,
     sign_in,
 )
-from itsdangerous import URLSafeTimedSerializer
 from PIL import Image
 
 # The browser test's fixtures (`page` and what it needs), under their own names in pytest.
 from test_browser import browser, playwright, watch  # noqa: F401
 from test_browser import page as _page  # noqa: F401
 
-from portal import create_app
+from portal import create_app, previews
 
 JSON = {"Accept": "application/json"}
 
@@ -103,9 +102,9 @@ def fanout_pdf(levels: int = 12, fan: int = 6) -> bytes:
     return _pdf(objects)
 
 
-def rgb_png(width: int, height: int) -> bytes:
+def rgb_png(width: int, height: int, colour: bytes = b"\x14\x78\xc8") -> bytes:
     out = io.BytesIO()
-    Image.new("RGB", (width, height), (20, 120, 200)).save(out, "PNG")
+    Image.new("RGB", (width, height), tuple(colour)).save(out, "PNG")
     return out.getvalue()
 
 
@@ -180,8 +179,9 @@ def tight(sandbox: Any) -> Iterator[ServerThread]:
 def test_pdf_and_png_previews_are_pngs_of_the_right_size_never_the_file(staff, sandbox):
     iid = sandbox.iid("full")
     app = find_application(staff, iid, job="Data Scientist")["id"]
-    pdf, png = samples.pdf("Preview me"), rgb_png(800, 400)
     pdf_name, png_name = unique("Preview CV.pdf"), unique("Portrait.png")
+    # Content of its own (the same bytes again would be "already uploaded", not sent).
+    pdf, png = samples.pdf(pdf_name), rgb_png(800, 400, uuid.uuid4().bytes[:3])
     assert staff.upload(iid, app, pdf, pdf_name).status_code == 201
     assert staff.upload(iid, app, png, png_name, "OTHER").status_code == 201
 
@@ -208,7 +208,7 @@ def test_pdf_and_png_previews_are_pngs_of_the_right_size_never_the_file(staff, s
     assert staff.get(pdf_item["preview_page_url"] + "/page/2.png", headers=JSON).status_code == 404
     # A file we do not render has no preview link at all.
     docx_name = unique("Letter.docx")
-    assert staff.upload(iid, app, samples.docx(), docx_name, "OTHER").status_code == 201
+    assert staff.upload(iid, app, samples.docx(docx_name), docx_name, "OTHER").status_code == 201
     docx_item = listed(staff, iid, app, docx_name)
     assert docx_item["download_url"] and docx_item["preview_url"] is None
     assert docx_item["preview_page_url"] is None
@@ -272,43 +272,56 @@ def listed_all(client: Any, iid: str, aid: str) -> list[dict[str, Any]]:
     ]
 
 
-def test_a_link_made_for_another_tenant_is_refused(sandbox):
-    """Signed by our own key (a leaked key, a bug) but made out to globex for acme's file: 404."""
-    secret = "known-secret-" + "s" * 32
-    server = ServerThread(create_app(portal_config(sandbox, SECRET_KEY=secret))).start()
-    try:
-        acme = embed_client(server.url, "acme", sandbox.iid("full"))
-        iid = sandbox.iid("full")
-        app = find_application(acme, iid, job="Backend Engineer")["id"]
-        item = next(a for a in listed_all(acme, iid, app) if a["preview_url"])
-        assert acme.get(item["preview_url"]).status_code == 200
-        signer = URLSafeTimedSerializer(secret, salt="portal.preview")
-        iid_, cid, aid, tenant = signer.loads(item["preview_url"].split("/")[2])
-        assert (iid_, tenant) == (iid, "acme")
-        forged = signer.dumps([iid, cid, aid, "globex"])
-        resp = requests.get(f"{server.url}/preview/{forged}/thumb.png", headers=JSON, timeout=10)
+def test_a_link_made_for_another_tenant_is_refused(portal, sandbox):
+    """Signed with our own key (a bug, a leaked key) but made out to globex for acme's file: 404."""
+    acme = embed_client(portal.url, "acme", sandbox.iid("full"))
+    iid = sandbox.iid("full")
+    app = find_application(acme, iid, job="Backend Engineer")
+    item = next(a for a in listed_all(acme, iid, app["id"]) if a["preview_url"])
+    assert requests.get(portal.url + item["preview_url"], timeout=10).status_code == 200
+    with portal.httpd.app.test_request_context():
+        globex = previews.preview_token(iid, app["candidate_id"], item["id"], None, "globex")
+        gone = previews.preview_token(iid, app["candidate_id"], item["id"], None, "initech")
+        staff_link = previews.preview_token(iid, app["candidate_id"], item["id"], None, None)
+    for token in (globex, gone):
+        resp = requests.get(f"{portal.url}/preview/{token}/thumb.png", headers=JSON, timeout=10)
         assert resp.status_code == 404 and resp.json()["error"]["code"] == "not_found"
-        # Staff links name no partner; the same grant for staff works.
-        assert (
-            requests.get(
-                f"{server.url}/preview/{signer.dumps([iid, cid, aid, ''])}/thumb.png", timeout=10
-            ).status_code
-            == 200
-        )
-    finally:
-        server.stop()
+    # The same grant made out to staff (who use every integration) works.
+    ok = requests.get(f"{portal.url}/preview/{staff_link}/thumb.png", timeout=10)
+    assert ok.status_code == 200
+
+
+def test_a_locked_session_previews_no_file_of_the_candidates_other_applications(
+    portal, staff, sandbox
+):
+    iid = sandbox.iid("full")
+    backend = find_application(staff, iid, job="Backend Engineer")  # holds Ada's CV
+    scientist = find_application(staff, iid, job="Data Scientist")["id"]
+    locked = embed_client(portal.url, "acme", iid, application_id=scientist)
+    names = [a["name"] for a in listed_all(locked, iid, scientist)]
+    assert "Ada Lovelace CV.pdf" not in names
+    cv = next(
+        a for a in listed_all(staff, iid, backend["id"]) if a["name"] == "Ada Lovelace CV.pdf"
+    )
+    with portal.httpd.app.test_request_context():
+        link = previews.preview_token(iid, backend["candidate_id"], cv["id"], scientist, "acme")
+    for path in (f"/preview/{link}/thumb.png", f"/preview/{link}", f"/preview/{link}/page/1.png"):
+        resp = requests.get(portal.url + path, headers=JSON, timeout=10)
+        assert resp.status_code == 404 and resp.json()["error"]["code"] == "not_found", path
 
 
 def test_an_expired_link_is_410(sandbox):
-    server = ServerThread(create_app(portal_config(sandbox, DOWNLOAD_URL_TTL=1))).start()
+    clock = Clock()
+    server = ServerThread(create_app(portal_config(sandbox, CLOCK=clock))).start()
     try:
         c = sign_in(server.url)
         iid = sandbox.iid("full")
         app = find_application(c, iid, job="Backend Engineer")["id"]
         item = next(a for a in listed_all(c, iid, app) if a["preview_url"])
-        time.sleep(2.1)
+        assert c.get(item["preview_url"]).status_code == 200
+        clock.advance(300 + 1)  # DOWNLOAD_URL_TTL
         for url in (item["preview_url"], item["preview_page_url"]):
-            resp = c.get(url, headers=JSON)
+            resp = requests.get(server.url + url, headers=JSON, timeout=10)
             assert resp.status_code == 410 and resp.json()["error"]["code"] == "link_expired"
     finally:
         server.stop()
@@ -359,7 +372,7 @@ def test_a_hostile_file_gets_no_preview_and_the_portal_keeps_serving(
 
     # The one render slot is free again: a good file previews right after.
     good = unique("After the bomb.pdf")
-    assert c.upload(iid, app, samples.pdf("fine"), good).status_code == 201
+    assert c.upload(iid, app, samples.pdf(good), good).status_code == 201
     assert c.get(listed(c, iid, app, good)["preview_url"]).status_code == 200
     assert c.get("/healthz").status_code == 200
 
@@ -455,7 +468,7 @@ def test_a_worker_over_its_wall_clock_is_killed(sandbox):
         iid = sandbox.iid("full")
         app = find_application(c, iid, job="Data Scientist")["id"]
         name = unique("Slow.pdf")
-        assert c.upload(iid, app, samples.pdf("slow"), name).status_code == 201
+        assert c.upload(iid, app, samples.pdf(name), name).status_code == 201
         resp = c.get(listed(c, iid, app, name)["preview_url"], headers=JSON)
         assert resp.status_code == 422 and resp.json()["error"]["code"] == "preview_unavailable"
         assert not render_children()
@@ -470,7 +483,7 @@ def test_a_file_over_the_preview_limit_is_not_read_past_it(sandbox):
         iid = sandbox.iid("full")
         app = find_application(c, iid, job="Data Scientist")["id"]
         name = unique("Big.pdf")
-        assert c.upload(iid, app, samples.pdf("big", pad=200_000), name).status_code == 201
+        assert c.upload(iid, app, samples.pdf(name, pad=200_000), name).status_code == 201
         item = listed(c, iid, app, name)
         resp = c.get(item["preview_url"], headers=JSON)
         assert resp.status_code == 422 and resp.json()["error"]["code"] == "preview_unavailable"

@@ -7,14 +7,24 @@ when told "could not confirm". Never a 500, never a duplicate.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import requests
 import samples
-from conftest import ServerThread, find_application, portal_config, record, sign_in
+from conftest import (
+    SANDBOX_KEY,
+    ServerThread,
+    embed_client,
+    find_application,
+    portal_config,
+    record,
+    sign_in,
+)
 
 from portal import create_app
 
@@ -176,7 +186,7 @@ UPLOAD_FAULTS = [
         id="unknown-error",
     ),
     pytest.param(
-        {"status": 418, "code": "PLATFORM.BRAND_NEW_CODE"}, 502, "ats_error", 0, id="future-code"
+        {"status": 418, "code": "PLATFORM.BRAND_NEW_CODE"}, 422, "ats_refused", 0, id="future-code"
     ),
 ]
 
@@ -206,18 +216,104 @@ def test_an_unknown_outcome_where_nothing_can_be_listed_says_check_the_ats(staff
     assert error["code"] == "upload_unconfirmed" and "before uploading it again" in error["message"]
 
 
-def test_same_file_twice_at_once_is_sent_once(staff, sandbox):
+def _upload_behind_our_back(sandbox, iid, aid, content, name):
+    """Another system (not this portal) adds a file to the application through Kombo."""
+    body = {
+        "attachment": {
+            "name": name,
+            "type": "CV",
+            "content_type": "application/pdf",
+            "data": base64.b64encode(content).decode(),
+        }
+    }
+    resp = requests.post(
+        f"{sandbox.base_url}/ats/applications/{aid}/attachments",
+        json=body,
+        headers={"Authorization": f"Bearer {SANDBOX_KEY}", "X-Integration-Id": iid},
+        timeout=10,
+    )
+    assert resp.status_code == 200, resp.text
+
+
+def test_another_users_file_of_the_same_name_is_not_taken_for_ours(staff, portal, sandbox):
+    """The issue's case: A's upload fails without being applied; B sends another "CV.pdf" to the
+    same application while A reconciles. A must not be told "uploaded" on the strength of B's file."""
     iid = sandbox.iid("full")
-    app = find_application(staff, iid, email="grace.hopper@example.com")
-    content = samples.pdf("double submit")
-    sandbox.fault("add_application_attachment", count=1, delay=2.5)  # keeps the first one in flight
+    aid = find_application(staff, iid, email="grace.hopper@example.com")["id"]
+    user_b = embed_client(portal.url, "acme", iid, user="b@acme.example")
+    x, y = samples.pdf(f"file X {time.time_ns()}"), samples.pdf(f"file Y {time.time_ns()}")
+    sandbox.fault("add_application_attachment", count=1, status=500, code=None, apply=False)
     with ThreadPoolExecutor(2) as pool:
-        first = pool.submit(staff.upload, iid, app["id"], content, "Double.pdf")
-        sandbox.wait_faults_taken("add_application_attachment")  # the first holds the lock
-        second = pool.submit(staff.upload, iid, app["id"], content, "Double.pdf")
-        codes = sorted([first.result().status_code, second.result().status_code])
-    assert codes == [SUCCESS, 409]
-    assert second.result().json()["error"]["code"] == "upload_in_progress"
+        a = pool.submit(staff.upload, iid, aid, x, "CV.pdf")
+        sandbox.wait_faults_taken("add_application_attachment")  # A is reconciling now
+        time.sleep(0.05)
+        b = pool.submit(user_b.upload, iid, aid, y, "CV.pdf")
+        told_a, told_b = a.result(), b.result()
+    assert told_a.status_code == 502, told_a.text
+    assert told_a.json()["error"]["code"] == "upload_failed"
+    assert told_b.status_code == SUCCESS, told_b.text
+    assert (_settled_count(sandbox, x), _count(sandbox, y)) == (0, 1)
+
+
+def test_a_new_file_of_our_name_with_other_bytes_is_not_confirmation(staff, sandbox):
+    iid = sandbox.iid("full")
+    aid = find_application(staff, iid, email="grace.hopper@example.com")["id"]
+    x, y = samples.pdf(f"ours {time.time_ns()}"), samples.pdf(f"theirs {time.time_ns()}")
+    sandbox.fault("add_application_attachment", count=1, status=500, code=None, apply=False)
+    with ThreadPoolExecutor(1) as pool:
+        a = pool.submit(staff.upload, iid, aid, x, "CV.pdf")
+        sandbox.wait_faults_taken("add_application_attachment")
+        _upload_behind_our_back(sandbox, iid, aid, y, "CV.pdf")
+        told = a.result()
+    assert told.status_code == 502, told.text
+    error = told.json()["error"]
+    assert error["code"] == "upload_unconfirmed" and "before uploading it again" in error["message"]
+    assert _settled_count(sandbox, x) == 0
+
+
+@pytest.mark.parametrize(
+    "download_fault",
+    [
+        pytest.param({"status": 503, "code": None}, id="download-503"),
+        pytest.param({"body": "truncated"}, id="download-cut-short"),
+        pytest.param({"status": 200, "body": "html"}, id="download-html"),
+    ],
+)
+def test_a_candidate_that_cannot_be_read_back_is_not_confirmation(staff, sandbox, download_fault):
+    """Our file did arrive (applied 500), but its bytes cannot be fetched to compare: the user
+    hears "could not confirm", never "uploaded" on the strength of a name."""
+    iid = sandbox.iid("full")
+    aid = find_application(staff, iid, email="grace.hopper@example.com")["id"]
+    content = samples.pdf(f"unreadable {time.time_ns()}")
+    sandbox.fault("add_application_attachment", count=1, status=500, code=None, apply=True)
+    sandbox.fault("download", count=100, **download_fault)
+    told = staff.upload(iid, aid, content, "CV.pdf")
+    assert told.status_code == 502, told.text
+    assert told.json()["error"]["code"] == "upload_unconfirmed"
+    assert _settled_count(sandbox, content) == 1
+
+
+def test_an_applied_unknown_outcome_is_confirmed_by_content(staff, sandbox):
+    iid = sandbox.iid("full")
+    aid = find_application(staff, iid, email="grace.hopper@example.com")["id"]
+    content = samples.pdf(f"confirmed by content {time.time_ns()}")
+    sandbox.clear_requests()
+    sandbox.fault("add_application_attachment", count=1, status=500, code=None, apply=True)
+    told = staff.upload(iid, aid, content, "CV.pdf")
+    assert told.status_code == SUCCESS and told.json()["confirmed_by"] == "listing", told.text
+    fetched = [r for r in sandbox.requests_log() if r["operation"] == "download"]
+    assert fetched, "the candidate was confirmed without reading its bytes"
+    assert _settled_count(sandbox, content) == 1
+
+
+def test_an_applied_unknown_outcome_on_a_candidate_level_ats_is_confirmed(staff, sandbox):
+    """Candidate-level ATSs file the upload on the candidate (no application id): still ours."""
+    iid = sandbox.iid("candidate_level")
+    aid = find_application(staff, iid)["id"]
+    content = samples.pdf(f"candidate level {time.time_ns()}")
+    sandbox.fault("add_application_attachment", count=1, status=500, code=None, apply=True)
+    told = staff.upload(iid, aid, content, "CV.pdf")
+    assert told.status_code == SUCCESS and told.json()["confirmed_by"] == "listing", told.text
     assert _settled_count(sandbox, content) == 1
 
 
@@ -274,22 +370,29 @@ def test_a_failing_download_is_tried_again_then_explained(staff, sandbox):
 
 @pytest.mark.timeout(240)
 def test_load_with_random_faults_keeps_the_books():
-    """A short version of tests/load.py: users browse, upload and download while faults fly."""
+    """A short version of tests/load.py: staff and embed users browse, upload (with keys, without,
+    double submits, same-named files) and download while faults fly and one worker is killed."""
     import load
 
     figures = load.run(seconds=12, users=10, applications=200)
     record(
-        "load with random faults (12 s, 10 users)",
+        "load with random faults and a worker SIGKILLed (12 s, 10 users)",
         requests=figures["requests"],
         faults_injected=figures["faults_injected"],
+        workers_killed=figures["workers_killed"],
+        double_submits=figures["double_submits"],
         undeserved_errors=figures["undeserved_errors"],
         lost=figures["lost"],
         phantom=figures["phantom"],
         duplicates=figures["duplicates"],
+        mismatches=figures["mismatches"],
     )
     assert figures["undeserved_errors"] == 0, figures["undeserved_examples"]
     assert figures["faults_injected"] > 0 and figures["uploads_told_uploaded"] > 0
+    assert figures["workers_killed"] == 1 and figures["double_submits"] > 0
     assert (figures["lost"], figures["phantom"], figures["duplicates"]) == (0, 0, 0)
+    assert figures["phantom_answers"] == 0
+    assert figures["mismatches"] == 0 and figures["downloads_checked"] > 0
 
 
 # -- limits and the breaker, each on a portal of its own (their state is per app) ------------

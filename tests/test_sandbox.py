@@ -305,9 +305,11 @@ def test_application_shape_and_order(srv):
         assert emails and emails[0]["email_address"].endswith("@example.com")
         assert ISO_MS.match(app["remote_created_at"]) and app["remote_deleted_at"] is None
         assert (app["outcome"] == "DECLINED") == (app["rejected_at"] is not None)
+    # Kombo documents no order: the sandbox lists by id, unrelated to dates, so that a client
+    # trusting "newest first" fails here rather than against Kombo.
+    assert [a["id"] for a in results] == sorted(a["id"] for a in results)
     created = [a["remote_created_at"] for a in results]
-    assert created == sorted(created, reverse=True)  # newest first
-    assert results[0]["candidate"]["first_name"] == "Ada"  # anchors are the newest
+    assert created != sorted(created, reverse=True) and created != sorted(created)
 
 
 @pytest.mark.parametrize("size", ["0", "251", "-1", "abc", "1.5", ""])
@@ -330,8 +332,7 @@ def test_cursor_walk_covers_everything_once(srv, path):
     walked = api.walk(path, page_size=7 if path == "/ats/jobs" else 37)
     assert [x["id"] for x in walked] == [x["id"] for x in everything]
     assert len({x["id"] for x in walked}) == len(walked)
-    created = [x["remote_created_at"] for x in walked]
-    assert created == sorted(created, reverse=True)  # newest first
+    assert [x["id"] for x in walked] == sorted(x["id"] for x in walked)  # by id, not by date
     if path == "/ats/applications":
         assert len(walked) == 200
 
@@ -394,7 +395,9 @@ def test_application_filters(srv):
     assert hired and all(a["outcome"] == "HIRED" for a in hired)
     cutoff = everything[50]["remote_created_at"]
     newer = api.walk("/ats/applications", page_size=250, remote_created_after=cutoff)
-    assert [a["id"] for a in newer] == [a["id"] for a in everything[:50]]
+    assert [a["id"] for a in newer] == [
+        a["id"] for a in everything if a["remote_created_at"] > cutoff
+    ]
     changed = api.walk("/ats/applications", page_size=250, updated_after=cutoff)
     assert all(a["changed_at"] > cutoff for a in changed)
 
@@ -476,8 +479,7 @@ def test_candidate_name_and_job_filters(srv):
     walked = api.walk("/ats/candidates", page_size=10, job_ids=both)
     ids = [c["id"] for c in walked]
     assert len(ids) == len(set(ids)) and ada["id"] in ids  # Ada applied to both: listed once
-    created = [c["remote_created_at"] for c in walked]
-    assert created == sorted(created, reverse=True)
+    assert ids == sorted(ids)  # merged across jobs in the one list order (by id)
 
 
 def test_jobs(srv):
@@ -1108,3 +1110,97 @@ def test_serve_runs_the_sandbox_in_the_foreground():
         proc.terminate()
         proc.wait(timeout=10)
         proc.stdout.close()
+
+
+# -- lying on purpose: raw answers, runtime settings (issue 13 item 10) ----------------------------
+
+
+def _faults(srv, spec):
+    return requests.post(f"{srv.root_url}/_sandbox/faults", json=spec, timeout=5)
+
+
+def test_a_respond_fault_answers_exactly_what_was_asked(srv):
+    spec = {
+        "endpoint": "list_jobs",
+        "respond": {
+            "status": 207,
+            "headers": {"X-Odd": "yes", "Content-Type": "text/csv"},
+            "body": "a,b\n",
+        },
+    }
+    assert _faults(srv, spec).status_code == 201
+    resp = Api(srv).get("/ats/jobs")
+    assert (resp.status_code, resp.headers["X-Odd"], resp.text) == (207, "yes", "a,b\n")
+    assert resp.headers["Content-Type"] == "text/csv"
+    json_spec = {"endpoint": "list_jobs", "respond": {"body": {"status": "success", "data": None}}}
+    assert _faults(srv, json_spec).status_code == 201
+    resp = Api(srv).get("/ats/jobs")
+    assert resp.json() == {"status": "success", "data": None}
+    assert resp.headers["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    "respond",
+    [
+        "nope",
+        {"status": 99},
+        {"status": 200, "headers": {"X": "a\r\nSet-Cookie: x"}},
+        {"status": 200, "extra": 1},
+    ],
+)
+def test_a_bad_respond_fault_is_refused(srv, respond):
+    resp = _faults(srv, {"endpoint": "list_jobs", "respond": respond})
+    assert resp.status_code == 400 and "respond" in resp.json()["error"]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"nope": 1},
+        {"too_large": "xml"},
+        {"rate_limit": 0},
+        {"file_host": "evil.example"},
+        {"sync_delay": True},
+    ],
+)
+def test_bad_settings_are_refused(srv, changes):
+    resp = requests.post(f"{srv.root_url}/_sandbox/settings", json=changes, timeout=5)
+    assert resp.status_code == 400
+
+
+def test_every_v1_answer_carries_ratelimit_headers(srv):
+    resp = Api(srv).get("/ats/jobs")
+    assert int(resp.headers["ratelimit-limit"]) >= int(resp.headers["ratelimit-remaining"]) >= 0
+    assert int(resp.headers["ratelimit-reset"]) >= 1
+
+
+def test_an_edge_refuses_an_oversized_body_as_html_or_json(srv):
+    app = Api(srv).application("grace", "Backend Engineer")
+    url = f"{srv.base_url}/ats/applications/{app}/attachments"
+    headers = {
+        "Authorization": f"Bearer {DEFAULT_API_KEY}",
+        "X-Integration-Id": srv.integration_id("full"),
+    }
+    body = {
+        "attachment": {
+            "name": "a.txt",
+            "type": "CV",
+            "content_type": "text/plain",
+            "data": "QUJD" * 100,
+        }
+    }
+    try:
+        requests.post(
+            f"{srv.root_url}/_sandbox/settings",
+            json={"max_body_bytes": 100, "too_large": "html"},
+            timeout=5,
+        )
+        page = requests.post(url, json=body, headers=headers, timeout=5)
+        assert page.status_code == 413 and page.headers["Content-Type"].startswith("text/html")
+        requests.post(f"{srv.root_url}/_sandbox/settings", json={"too_large": "json"}, timeout=5)
+        err(
+            requests.post(url, json=body, headers=headers, timeout=5), 413, "PLATFORM.INPUT_INVALID"
+        )
+    finally:
+        requests.delete(f"{srv.root_url}/_sandbox/settings", timeout=5)
+    assert not requests.get(f"{srv.root_url}/_sandbox/uploads", timeout=5).json()

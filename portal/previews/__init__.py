@@ -33,6 +33,7 @@ from typing import Any
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from portal import tokens
 from portal.errors import PortalError
 from portal.names import display_name
 
@@ -98,34 +99,48 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def preview_token(
-    integration_id: str, candidate_id: str, attachment_id: str, tenant: str | None
+    integration_id: str,
+    candidate_id: str,
+    attachment_id: str,
+    application_lock: str | None,
+    tenant: str | None,
 ) -> str:
     """A short-lived signed grant to see previews of one attachment (as long as a download's).
 
-    `tenant` is the partner whose session asked (None for staff): the link names who it was
-    made for, and stops working the moment that tenant may no longer use the integration.
+    `application_lock` as for a download link (a locked session's link previews only that
+    application's files and the profile's); `tenant`: the partner whose session asked (None for
+    staff), so the link stops working the moment that tenant may no longer use the integration.
     """
-    return _serializer().dumps([integration_id, candidate_id, attachment_id, tenant or ""])
+    expires = tokens.now() + float(current_app.config["DOWNLOAD_URL_TTL"])
+    return _serializer().dumps(
+        [integration_id, candidate_id, attachment_id, application_lock, tenant or "", expires]
+    )
 
 
-def read_preview_token(token: str) -> tuple[str, str, str]:
-    """The (integration, candidate, attachment) a preview token grants; 404/410 otherwise."""
+def read_preview_token(token: str) -> tuple[str, str, str, str | None]:
+    """The (integration, candidate, attachment, application lock) a link grants; 404/410 else."""
+    cfg = current_app.config
+    expired = PortalError(
+        410, "link_expired", "This preview link has expired. Reload the list and try again."
+    )
     invalid = PortalError(404, "not_found", "This preview link is not valid.")
     try:
-        iid, cid, aid, tenant = _serializer().loads(
-            token, max_age=current_app.config["DOWNLOAD_URL_TTL"]
+        iid, cid, aid, lock, tenant, expires = _serializer().loads(
+            token, max_age=cfg["DOWNLOAD_URL_TTL"] + 60
         )
     except SignatureExpired:
-        raise PortalError(
-            410, "link_expired", "This preview link has expired. Reload the list and try again."
-        ) from None
+        raise expired from None
     except (BadSignature, ValueError, TypeError):
         raise invalid from None
     if not all(isinstance(v, str) for v in (iid, cid, aid, tenant)):
         raise invalid
-    if iid not in current_app.config["INTEGRATIONS"] or not _tenant_may_use(tenant, iid):
+    if lock is not None and not isinstance(lock, str):
         raise invalid
-    return iid, cid, aid
+    if isinstance(expires, bool) or not isinstance(expires, int | float) or expires <= tokens.now():
+        raise expired
+    if iid not in cfg["INTEGRATIONS"] or not _tenant_may_use(tenant, iid):
+        raise invalid
+    return iid, cid, aid, lock
 
 
 def _tenant_may_use(tenant: str, integration_id: str) -> bool:
@@ -302,7 +317,11 @@ def _read_capped(upstream: Any, limit: int) -> bytes:
 
 
 def render(
-    integration_id: str, candidate_id: str, attachment_id: str, kind: str
+    integration_id: str,
+    candidate_id: str,
+    attachment_id: str,
+    kind: str,
+    only_application: str | None = None,
 ) -> tuple[Rendered, str]:
     """The preview of one attachment, "thumb" (page one, small) or "pages" (up to 3, large),
     and the file's name.
@@ -314,7 +333,7 @@ def render(
     from portal.downloads import open_download  # downloads imports attachments, which imports us
 
     width, pages = (THUMB_WIDTH, 1) if kind == "thumb" else (PAGE_WIDTH, MAX_PAGES)
-    meta, upstream = open_download(integration_id, candidate_id, attachment_id)
+    meta, upstream = open_download(integration_id, candidate_id, attachment_id, only_application)
     name = display_name(str(meta.get("file_name") or "attachment"))
     cache = _state().cache
     try:

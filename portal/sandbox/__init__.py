@@ -35,14 +35,35 @@ A fault is ``{"endpoint": <operation>, "count": 1, "integration_id": optional, <
 (or a list of them) where the kind is one of: ``"status"`` (+ ``code``/``title``/
 ``message``/``retry_after``) for an error envelope; ``"body": "html"|"malformed"|
 "truncated"`` (+ optional ``status``, default 200); ``"delay": seconds``; ``"reset":
-"before_body"|"after_body"``; ``"redirect": url`` (+ optional 3xx ``status``). Upload faults
-take ``"apply"``: default false, except true for delay and reset after_body.
+"before_body"|"after_body"``; ``"redirect": url`` (+ optional 3xx ``status``); ``"respond":
+{"status", "headers", "body"}`` for exactly that answer (a string body as is, anything else as
+JSON), to feed what a proxy or an ATS might send. Upload faults take ``"apply"``: default false,
+except true for delay and reset after_body.
+
+Runtime settings (GET|POST|DELETE /_sandbox/settings, see settings.py): ``max_body_bytes`` and
+``too_large`` ("json" or "html": an edge's 413 page), ``rate_limit`` per ``rate_window`` seconds
+(every /v1 answer carries ratelimit-limit/-remaining/-reset; over the window:
+429 PLATFORM.RATE_LIMIT_EXCEEDED with Retry-After), ``file_host`` (serve every data_url through
+a 302 to a signed link on that alias, e.g. localhost: a second host), ``resources_need_key``
+(401 without the API key), ``sync_delay``. POST /_sandbox/applications creates an application
+that Kombo lists only after its sync delay; POST /_sandbox/sync ends every delay.
+``SandboxServer(variants=True)`` adds the ``messy`` integration (data.py, catalog.MESSY).
+
+Lists come in id order, which is stable but unrelated to dates: Kombo documents no order.
+
+Where the sandbox stays stricter than the spec, on purpose (a portal that passes a strict
+check works against a lenient Kombo; the reverse is not true):
+unknown body fields are refused (the spec lists the fields and says nothing of extras);
+a blank list filter such as ``statuses=`` is a 400 (the spec's comma-separated lists have no
+empty item); whitespace in base64 ``data`` is refused (the spec says base64, and ATSs differ on
+line breaks).
 """
 
 from .app import create_app
 from .catalog import BEHAVIOURS, DEFAULT_API_KEY, DEMO_CANDIDATES
 from .faults import OPERATIONS
 from .server import SandboxServer, serve
+from .settings import Settings
 
 __all__ = [
     "BEHAVIOURS",
@@ -50,6 +71,7 @@ __all__ = [
     "DEMO_CANDIDATES",
     "OPERATIONS",
     "SandboxServer",
+    "Settings",
     "create_app",
     "serve",
 ]

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import hmac
 import logging
+import math
 import threading
 import time
+import uuid
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 from flask import Flask, Response, g, request
@@ -16,10 +19,12 @@ from werkzeug.exceptions import HTTPException
 from . import handlers
 from .catalog import DEFAULT_API_KEY
 from .context import Call, Sandbox
-from .data import Dataset
+from .data import Application, Dataset
 from .errors import ApiError, envelope, error_response, json_response
 from .faults import FaultSpecError, ResetMiddleware
-from .inject import apply_fault
+from .ids import iso_ms, make_id, now_ms
+from .inject import apply_fault, drain
+from .settings import Settings, SettingsError, SettingsStore
 from .state import SandboxState
 
 log = logging.getLogger(__name__)
@@ -62,6 +67,14 @@ ROUTES: tuple[tuple[str, str, tuple[str, ...], str, bool], ...] = (
         True,
     ),
     ("/resources/<attachment_id>", "download", ("GET",), "resource", False),
+    # The second host behind a redirecting data_url (settings.file_host), like signed storage.
+    ("/files/<attachment_id>", "download_file", ("GET",), "resource", False),
+)
+DRAIN_LIMIT = 128 * 1024 * 1024
+EDGE_413_PAGE = (
+    "<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n<body>\r\n"
+    "<center><h1>413 Request Entity Too Large</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    "</body>\r\n</html>\r\n"
 )
 
 
@@ -147,18 +160,67 @@ def _serve(
         sb.state.release_slot(iid)
 
 
+def _too_large(sb: Sandbox, call: Call) -> Response | None:
+    """Like an edge in front of Kombo: refuse a body over the limit (read and dropped first,
+    so the client sees the answer rather than a broken pipe)."""
+    settings = sb.state.settings.current
+    declared = request.content_length
+    if declared is None or declared <= settings.max_body_bytes:
+        return None
+    if declared <= DRAIN_LIMIT:  # a huge body is refused unread, and the connection closed
+        call.body_bytes = drain(request)
+    if settings.too_large == "html":
+        return Response(EDGE_413_PAGE, status=413, content_type="text/html")
+    err = ApiError(
+        "PLATFORM.INPUT_INVALID",
+        f"Request body exceeds the limit of {settings.max_body_bytes} bytes.",
+        status=413,
+    )
+    return error_response(err, call.interaction_id)
+
+
+def _rate_limited(sb: Sandbox) -> tuple[dict[str, str], ApiError | None]:
+    """Count the call in the rate-limit window: its ratelimit-* headers, and the 429 if over."""
+    limit, remaining, reset = sb.state.settings.count_request()
+    wait = str(max(1, math.ceil(reset)))
+    headers = {
+        "ratelimit-limit": str(limit),
+        "ratelimit-remaining": str(max(remaining, 0)),
+        "ratelimit-reset": wait,
+    }
+    if remaining >= 0:
+        return headers, None
+    return headers, ApiError(
+        "PLATFORM.RATE_LIMIT_EXCEEDED",
+        f"More than {limit} requests in {sb.state.settings.current.rate_window:g} s; "
+        f"retry in {wait} s.",
+        status=429,
+        headers={"Retry-After": wait},
+    )
+
+
 def _kombo_view(sb: Sandbox, op: str, scope: str, action: bool, handler: Handler) -> Handler:
     def view(**params: str) -> Response:
-        """One Kombo call: dispatch, then add the concurrency headers of action routes."""
+        """One Kombo call: edge checks, dispatch, then the rate-limit and concurrency headers."""
         call = Call(op)
         g.kombo_call = call
         if "attachment_id" in params:
             found = sb.state.find_attachment(params["attachment_id"])
             call.owner_id = found.integration_id if found else None
+        limits: dict[str, str] = {}
         try:
+            refused = _too_large(sb, call) if request.method == "POST" else None
+            if refused is not None:
+                return refused
+            if scope != "resource":
+                limits, over = _rate_limited(sb)
+                if over is not None:
+                    raise over
             resp = _serve(sb, call, scope, action, lambda: handler(sb, call, **params))
         except ApiError as err:
             resp = error_response(err, call.interaction_id)
+        for name, value in limits.items():  # a `respond` fault's own headers win
+            resp.headers.setdefault(name, value)
         if action:  # documented: every action response carries both headers
             resp.headers.update(_concurrency_headers(sb, call))
         return resp
@@ -179,7 +241,7 @@ def _concurrency_headers(sb: Sandbox, call: Call) -> dict[str, str]:
 
 def _log_request(sb: Sandbox, resp: Response) -> Response:
     path = request.path
-    if not (path.startswith("/v1/") or path.startswith("/resources/")):
+    if not path.startswith(("/v1/", "/resources/", "/files/")):
         return resp
     call: Call | None = g.get("kombo_call")
     sb.state.log_request(
@@ -194,6 +256,8 @@ def _log_request(sb: Sandbox, resp: Response) -> Response:
             "content_length": request.content_length,
             "fault": call.fault.label() if call and call.fault else None,
             "fault_id": call.fault.id if call and call.fault else None,
+            # Whether an Authorization header came (never its value): who gets the key.
+            "authorized": bool(request.headers.get("Authorization")),
             "interaction_id": call.interaction_id if call else None,
             "at": time.time(),
         }
@@ -289,11 +353,88 @@ def _register_control(app: Flask, sb: Sandbox) -> None:
         state.faults.clear()
         return json_response({"cleared": True})
 
+    @app.get("/_sandbox/settings")
+    def sandbox_settings() -> Response:
+        """The current runtime settings."""
+        return json_response(asdict(state.settings.current))
+
+    @app.post("/_sandbox/settings")
+    def sandbox_change_settings() -> Response:
+        """Change some settings (a JSON object of them); all or nothing."""
+        try:
+            changed = state.settings.update(request.get_json(silent=True))
+        except SettingsError as exc:
+            return json_response({"error": str(exc)}, 400)
+        return json_response(asdict(changed))
+
+    @app.delete("/_sandbox/settings")
+    def sandbox_restore_settings() -> Response:
+        """Back to the settings the sandbox started with."""
+        return json_response(asdict(state.settings.restore()))
+
+    @app.post("/_sandbox/applications")
+    def sandbox_create_application() -> Response:
+        """An application created in the ATS just now: Kombo lists it after the sync delay."""
+        try:
+            created = _create_application(sb, request.get_json(silent=True))
+        except ValueError as exc:
+            return json_response({"error": str(exc)}, 400)
+        return json_response(created, 201)
+
+    @app.post("/_sandbox/sync")
+    def sandbox_sync() -> Response:
+        """Kombo's sync runs now: every application created so far is listed."""
+        for iid in sb.dataset.behaviour_by_id:
+            integ = sb.dataset.get(iid)
+            if integ is not None and integ.pending_until:
+                for created in integ.applications:
+                    created.visible_ms = min(created.visible_ms, now_ms())
+                integ.pending_until = 0
+        return json_response({"synced": True})
+
+    @app.get("/_sandbox/concurrency")
+    def sandbox_concurrency() -> Response:
+        """Action calls in flight and the peak per integration (?reset=1 starts a new peak)."""
+        return json_response(state.concurrency(reset=request.args.get("reset") == "1"))
+
     @app.post("/_sandbox/reset")
     def sandbox_reset() -> Response:
         """Drop uploads, faults and the request log (seeded data stays)."""
         state.reset()
         return json_response({"reset": True})
+
+
+def _create_application(sb: Sandbox, spec: Any) -> dict[str, Any]:
+    """{"integration_id", "email" (an existing candidate), "job_id"?, "sync_delay"? (seconds;
+    default: the sync_delay setting)} -> {"id", "visible_at"}."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("email"), str):
+        raise ValueError('Send {"integration_id": ..., "email": ..., "job_id"?, "sync_delay"?}.')
+    integ = sb.dataset.get(str(spec.get("integration_id")))
+    if integ is None:
+        raise ValueError(f"Unknown integration_id {spec.get('integration_id')!r}.")
+    cand = integ.candidate_by_email.get(spec["email"].lower())
+    if cand is None:
+        raise ValueError(f"No candidate with e-mail {spec['email']!r} in {integ.id}.")
+    job = integ.job_by_id.get(str(spec.get("job_id"))) or cand.applications[0].job
+    delay = spec.get("sync_delay", sb.state.settings.current.sync_delay)
+    if isinstance(delay, bool) or not isinstance(delay, int | float) or not 0 <= delay <= 3600:
+        raise ValueError("'sync_delay' must be 0-3600 seconds.")
+    created = now_ms()
+    app = Application(
+        make_id(integ.id, "created", uuid.uuid4().hex),
+        str(900_000 + len(integ.applications_all)),
+        cand,
+        job,
+        job.stages[0],
+        "PENDING",
+        None,
+        created,
+        created,
+        None,
+        visible_ms=created + int(delay * 1000),
+    )
+    integ.add_application(app)
+    return {"id": app.id, "visible_at": iso_ms(app.visible_ms)}
 
 
 def _add_faults(sb: Sandbox) -> Response:
@@ -313,12 +454,16 @@ def create_app(
     applications: int = 200,
     concurrency_limit: int = 30,
     warm: bool = True,
+    settings: Settings | None = None,
+    variants: bool = False,
 ) -> Flask:
     """Build the sandbox WSGI app (Flask). `warm` seeds in a background thread right away."""
     if concurrency_limit < 1:
         raise ValueError("concurrency_limit must be >= 1")
-    dataset = Dataset(applications)
+    dataset = Dataset(applications, variants=variants)
     sb = Sandbox(api_key=api_key, dataset=dataset, state=SandboxState(dataset, concurrency_limit))
+    if settings is not None:
+        sb.state.settings = SettingsStore(settings)
     app = Flask(__name__)
     app.extensions["kombo_sandbox"] = sb
     _register_kombo(app, sb)

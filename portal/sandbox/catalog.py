@@ -288,3 +288,35 @@ DEMO_CANDIDATES: dict[str, dict] = {
         "note": "On the 'full' integration his candidate attachment list carries a warning.",
     },
 }
+
+
+# -- realistic variants (Dataset(variants=True), `portal sandbox --variants`) -------------------
+# One more integration whose data looks like real ATSs' rather than like our seeds: nulls in
+# every nullable field (every third record), attachment types Kombo may add later, candidates
+# with several e-mails or none, names in many scripts, one candidate with 3,000 attachments,
+# and 60 more open jobs (more than one page of the portal's job list).
+MESSY = Behaviour(
+    "messy",
+    "teamtailor",
+    "Teamtailor",
+    "Ünïcode & Söhne GmbH",
+    "it@unicode-soehne.example",
+    restrictions=None,
+    candidate_url="https://app.teamtailor.com/candidates/{c}",
+)
+MESSY_JOBS: tuple[JobSpec, ...] = tuple(
+    JobSpec(f"Offene Stelle {i:02d} – Zürich", "Operations", "OPEN", _SHORT, city="Zürich")
+    for i in range(1, 61)
+)
+# (first name, last name, e-mails): several, or none at all.
+MESSY_CANDIDATES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("Zoë", "Ångström", ("zoe.angstrom@example.com", "z.a@example.org", "zoe@work.example")),
+    ("李", "小龙", ()),
+    ("محمد", "الأحمد", ("mohammed.alahmad@example.com",)),
+    ("Nguyễn", "Thị Minh Khai", ()),
+    ("Ǆemal", "Đorđević", ("dzemal@example.com", "dzemal.dordevic@example.com")),
+    ("Ωmega", "Παπαδοπούλου", ("omega@example.gr",)),
+)
+MANY_ATTACHMENTS_EMAIL = "many.files@example.com"
+MANY_ATTACHMENTS = 3000
+UNKNOWN_ATTACHMENT_TYPES = ("REFERENCE_LETTER", "PORTFOLIO")

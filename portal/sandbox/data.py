@@ -83,9 +83,11 @@ class Candidate:
     remote_id: str
     first_name: str
     last_name: str
-    email: str
+    email: str  # "" for a candidate without any e-mail address (the messy variant)
     seed: int
     tag: Tag | None
+    extra_emails: tuple[str, ...] = ()
+    nulls: bool = False  # the messy variant: null in every nullable field
     created_ms: int = 0
     updated_ms: int = 0
     deleted_ms: int | None = None
@@ -118,6 +120,9 @@ class Application:
     created_ms: int
     updated_ms: int
     deleted_ms: int | None
+    # Kombo reads a synced copy: an application created in the ATS is listed from here on.
+    visible_ms: int = 0
+    nulls: bool = False  # the messy variant: null in every nullable field
 
     def __repr__(self) -> str:
         return f"Application({self.id!r}, {self.candidate.full_name!r}, {self.job.name!r})"
@@ -149,9 +154,10 @@ class Attachment:
         return cv_pdf(name, job)
 
 
-def _sort_key(obj: Application | Candidate | Job) -> tuple[int, str]:
-    # Newest first; ties broken by id so the order (and cursors) are stable.
-    return (-obj.created_ms, obj.id)
+def _sort_key(obj: Application | Candidate | Job) -> str:
+    # By id: stable (cursors stay valid) and unrelated to dates, because Kombo documents no
+    # order for its lists. A client that trusted "newest first" would fail against it.
+    return obj.id
 
 
 @dataclass(repr=False)
@@ -178,6 +184,10 @@ class Integration:
     candidates_by_job: dict[str, list[Candidate]] = field(default_factory=dict)  # incl. del.
     seeded_attachments: dict[str, list[Attachment]] = field(default_factory=dict)
     warning_candidate_id: str | None = None
+    # Until when (ms) some application created at runtime is not synced yet: lists check
+    # visibility only while this is in the future, so seeded pages stay O(page).
+    pending_until: int = 0
+    created_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def name(self) -> str:
@@ -186,6 +196,19 @@ class Integration:
 
     def __repr__(self) -> str:
         return f"Integration({self.id!r}, {self.name!r})"
+
+    def add_application(self, app: Application) -> None:
+        """An application created at runtime (POST /_sandbox/applications), kept in list order."""
+        with self.created_lock:
+            bisect.insort(self.applications, app, key=_sort_key)
+            bisect.insort(self.applications_all, app, key=_sort_key)
+            self.application_by_id[app.id] = app
+            bisect.insort(self.applications_by_job.setdefault(app.job.id, []), app, key=_sort_key)
+            app.candidate.applications.append(app)
+            same_job = self.candidates_by_job.setdefault(app.job.id, [])
+            if app.candidate not in same_job:
+                bisect.insort(same_job, app.candidate, key=_sort_key)
+            self.pending_until = max(self.pending_until, app.visible_ms)
 
     def build_indexes(self) -> None:
         """Sort the records and build the lookup indexes the query layer relies on."""
@@ -201,7 +224,9 @@ class Integration:
         self.candidates_all.sort(key=_sort_key)
         self.candidates = [c for c in self.candidates_all if c.deleted_ms is None]
         self.candidate_by_id = {c.id: c for c in self.candidates_all}
-        self.candidate_by_email = {c.email.lower(): c for c in self.candidates_all}
+        self.candidate_by_email = {
+            e.lower(): c for c in self.candidates_all for e in (c.email, *c.extra_emails) if e
+        }
         first: dict[str, list[Candidate]] = defaultdict(list)
         last: dict[str, list[Candidate]] = defaultdict(list)
         for cand in self.candidates_all:  # sorted, so every bucket is sorted too
@@ -284,11 +309,14 @@ class _Seeder:
         # A few deleted records on top, so include_deleted has something to show.
         for _ in range(self.target // 50):
             self._seed_random_candidate(deleted=True)
+        if self.b.name == "messy":
+            self._seed_messy()
         self.integ.build_indexes()
         return self.integ
 
     def _seed_jobs(self) -> None:
-        for i, spec in enumerate(JOB_SPECS):
+        specs = JOB_SPECS + (catalog.MESSY_JOBS if self.b.name == "messy" else ())
+        for i, spec in enumerate(specs):
             stages = [
                 Stage(make_id(self.iid, "stage", i, k), str(9000 + i * 10 + k), name, k)
                 for k, name in enumerate(spec.stages)
@@ -351,11 +379,13 @@ class _Seeder:
             updated,
             updated + DAY_MS if deleted else None,
         )
+        app.nulls = self.b.name == "messy" and idx % 3 == 0
         cand.applications.append(app)
         self.integ.applications_all.append(app)
         return app
 
     def _finish_candidate(self, cand: Candidate, deleted: bool = False) -> None:
+        cand.nulls = self.b.name == "messy" and self.counts["candidate"] % 3 == 0
         apps = cand.applications
         cand.created_ms = min(a.created_ms for a in apps) - self._between(HOUR_MS, 2 * DAY_MS)
         cand.updated_ms = max(a.updated_ms for a in apps)
@@ -402,6 +432,28 @@ class _Seeder:
             if key == "alan" and self.b.name == "full":
                 self.integ.warning_candidate_id = cand.id
 
+    def _seed_messy(self) -> None:
+        """The realistic variant's extras: many scripts, several or no e-mails, unknown
+        attachment types, and one candidate with 3,000 attachments."""
+        job = self.jobs_by_name[JOB_SPECS[0].name]
+        created = REFERENCE_MS - 2 * HOUR_MS
+        for n, (first, last, emails) in enumerate(catalog.MESSY_CANDIDATES):
+            cand = self._new_candidate(first, last, emails[0] if emails else "-")
+            cand.email, cand.extra_emails = (emails[0] if emails else ""), emails[1:]
+            app = self._new_application(cand, job, job.stages[0], created - n * 60_000)
+            app.nulls = False  # the named extras stay findable and openable
+            kind = catalog.UNKNOWN_ATTACHMENT_TYPES[n % 2]
+            self._add_attachment(cand, app, kind, f"{first} {last} {kind}.pdf", catalog.PDF)
+            self._finish_candidate(cand)
+            cand.nulls = False
+        cand = self._new_candidate("Many", "Files", catalog.MANY_ATTACHMENTS_EMAIL)
+        app = self._new_application(cand, job, job.stages[0], created - HOUR_MS)
+        app.nulls = False
+        for i in range(catalog.MANY_ATTACHMENTS):
+            self._add_attachment(cand, app, "OTHER", f"Scan {i + 1:04d}.pdf", catalog.PDF)
+        self._finish_candidate(cand)
+        cand.nulls = False
+
     def _seed_random_candidate(self, deleted: bool = False) -> None:
         cand = self._new_candidate(self._pick(catalog.FIRST_NAMES), self._pick(catalog.LAST_NAMES))
         roll = self._random()
@@ -443,13 +495,14 @@ class Dataset:
     builds each integration; a request for one that isn't built yet builds it first.
     """
 
-    def __init__(self, applications: int = 200) -> None:
+    def __init__(self, applications: int = 200, variants: bool = False) -> None:
         if applications < 0:
             raise ValueError("applications must be >= 0")
         # The anchors always exist, so the smallest data set holds exactly them.
         anchors = sum(len(c["applications"]) for c in DEMO_CANDIDATES.values())
         self.target = max(applications, anchors)
-        self.behaviour_by_id = {integration_id_for(b): b for b in catalog.BEHAVIOUR_SPECS}
+        behaviours = catalog.BEHAVIOUR_SPECS + ((catalog.MESSY,) if variants else ())
+        self.behaviour_by_id = {integration_id_for(b): b for b in behaviours}
         self.id_by_behaviour = {b.name: iid for iid, b in self.behaviour_by_id.items()}
         self._built: dict[str, Integration] = {}
         self._locks = {iid: threading.Lock() for iid in self.behaviour_by_id}

@@ -23,11 +23,13 @@ OPERATIONS = (
     "get_application_attachments",
     "add_application_attachment",
     "download",
+    "download_file",
 )
 UPLOAD_OP = "add_application_attachment"
 BODY_KINDS = ("html", "malformed", "truncated")
 RESET_KINDS = ("before_body", "after_body")
-_KIND_KEYS = ("body", "delay", "reset", "redirect")
+_KIND_KEYS = ("body", "delay", "reset", "redirect", "respond")
+RESPOND_KEYS = {"status", "headers", "body"}
 _ALLOWED_KEYS = {
     "endpoint",
     "count",
@@ -68,6 +70,7 @@ class Fault:
     delay: float | None = None
     reset: str | None = None
     redirect: str | None = None
+    respond: dict[str, Any] | None = None
     apply: bool = False
 
     def describe(self) -> dict[str, Any]:
@@ -85,6 +88,7 @@ class Fault:
             "delay": self.delay,
             "reset": self.reset,
             "redirect": self.redirect,
+            "respond": (self.respond or {}).get("status"),
         }[self.kind]
         return f"{'status' if self.kind == 'error' else self.kind}:{detail}"
 
@@ -106,7 +110,7 @@ def _parse_kind(spec: dict[str, Any]) -> str:
     _require(
         "status" in spec,
         "A fault needs one of 'status' (an error envelope), 'body', "
-        "'delay', 'reset' or 'redirect'.",
+        "'delay', 'reset', 'redirect' or 'respond'.",
     )
     return "error"
 
@@ -158,6 +162,8 @@ def _check_options(spec: dict[str, Any], kind: str) -> None:
         )
     if kind == "reset":
         _require(spec["reset"] in RESET_KINDS, f"'reset' must be one of {', '.join(RESET_KINDS)}.")
+    if kind == "respond":
+        _check_respond(spec["respond"])
     if kind == "redirect":
         target = spec["redirect"]
         _require(
@@ -165,6 +171,22 @@ def _check_options(spec: dict[str, Any], kind: str) -> None:
             and urlsplit(target).scheme in ("http", "https")
             and bool(urlsplit(target).netloc),
             "'redirect' must be an http(s) URL.",
+        )
+
+
+def _check_respond(value: Any) -> None:
+    """A raw answer: {"status": int, "headers": {name: value}, "body": str | any JSON}."""
+    _require(isinstance(value, dict), "'respond' must be an object with status, headers, body.")
+    unknown = sorted(set(value) - RESPOND_KEYS)
+    _require(not unknown, f"Unknown 'respond' field(s) {unknown}; allowed: status, headers, body.")
+    status = value.get("status", 200)
+    _require(_is_int(status) and 100 <= status <= 599, "'respond.status' must be 100-599.")
+    headers = value.get("headers", {})
+    _require(isinstance(headers, dict), "'respond.headers' must be an object.")
+    for name, text in headers.items():
+        _require(
+            isinstance(text, str) and name.isascii() and not any(c in name + text for c in "\r\n"),
+            "'respond.headers' must map names to one-line string values.",
         )
 
 
@@ -215,6 +237,7 @@ def parse_fault(spec: Any, fault_id: int, integrations: set[str]) -> Fault:
         delay=float(spec["delay"]) if kind == "delay" else None,
         reset=spec.get("reset"),
         redirect=spec.get("redirect"),
+        respond=spec.get("respond"),
         apply=apply if endpoint == UPLOAD_OP else False,
     )
 

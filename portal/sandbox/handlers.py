@@ -4,7 +4,11 @@ are handled around it by the dispatcher in app.py."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import time
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Response, request
 from werkzeug.wsgi import wrap_file
@@ -12,7 +16,7 @@ from werkzeug.wsgi import wrap_file
 from . import queries, render
 from .catalog import ENVIRONMENT_ID
 from .context import Call, Sandbox
-from .data import INTEGRATION_CREATED_MS, Application, Candidate, Integration
+from .data import INTEGRATION_CREATED_MS, Application, Attachment, Candidate, Integration
 from .errors import ApiError, json_response
 from .ids import is_kombo_id
 from .uploads import (
@@ -53,7 +57,7 @@ def _not_found(kind: str, object_id: str, integ: Integration) -> ApiError:
 
 def _application(integ: Integration, application_id: str) -> Application:
     app = integ.application_by_id.get(application_id) if is_kombo_id(application_id) else None
-    if app is None:
+    if app is None or app.visible_ms > time.time() * 1000:  # not synced into Kombo yet
         raise _not_found("application", application_id, integ)
     return app
 
@@ -226,19 +230,60 @@ def _upload_warnings(
 
 
 # -- resources host ------------------------------------------------------------------------
+FILE_LINK_SECONDS = 300
+
+
+def _file_signature(sb: Sandbox, attachment_id: str, expires: str) -> str:
+    key = sb.api_key.encode()
+    return hmac.new(key, f"{attachment_id}:{expires}".encode(), hashlib.sha256).hexdigest()
+
+
 def download(sb: Sandbox, call: Call, attachment_id: str) -> Response:
-    """GET /resources/{id}: the exact bytes, with the stored Content-Type and length."""
+    """GET /resources/{id}: the exact bytes, or (settings.file_host) a 302 to a signed link
+    on a second host, like a storage URL; with settings.resources_need_key, the key first."""
+    settings = sb.state.settings.current
+    if settings.resources_need_key:
+        header = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(header.encode(), f"Bearer {sb.api_key}".encode()):
+            raise ApiError(None, "This resource needs the API key.", status=401)
+    att = _stored(sb, attachment_id)
+    if settings.file_host:
+        expires = str(int(time.time()) + FILE_LINK_SECONDS)
+        port = request.host.rsplit(":", 1)[-1] if ":" in request.host else "80"
+        query = urlencode({"expires": expires, "signature": _file_signature(sb, att.id, expires)})
+        target = f"http://{settings.file_host}:{port}/files/{att.id}?{query}"
+        return Response(b"", status=302, headers={"Location": target})
+    return _file(att)
+
+
+def download_file(sb: Sandbox, call: Call, attachment_id: str) -> Response:
+    """GET /files/{id}?expires=&signature=: the second host; needs a valid, fresh signature."""
+    expires = request.args.get("expires", "")
+    signature = request.args.get("signature", "")
+    good = _file_signature(sb, attachment_id, expires)
+    if not expires.isdigit() or int(expires) < time.time():
+        raise ApiError(None, "This link has expired.", status=403)
+    if not hmac.compare_digest(signature.encode(), good.encode()):
+        raise ApiError(None, "The signature does not match.", status=403)
+    return _file(_stored(sb, attachment_id))
+
+
+def _stored(sb: Sandbox, attachment_id: str) -> Attachment:
     att = sb.state.find_attachment(attachment_id) if is_kombo_id(attachment_id) else None
-    missing = ApiError(None, f"No resource with ID {attachment_id!r}.", status=404)
     if att is None:
-        raise missing
+        raise ApiError(None, f"No resource with ID {attachment_id!r}.", status=404)
+    return att
+
+
+def _file(att: Attachment) -> Response:
+    """The exact bytes, with the stored Content-Type and length."""
     if att.path is None:
         data = att.seed_bytes()
         return Response(data, content_type=att.content_type)
     try:
         handle = att.path.open("rb")
     except FileNotFoundError:  # dropped by /_sandbox/reset meanwhile
-        raise missing from None
+        raise ApiError(None, f"No resource with ID {att.id!r}.", status=404) from None
     headers = {"Content-Length": str(att.size), "Content-Type": att.content_type}
     body = wrap_file(request.environ, handle, _DOWNLOAD_CHUNK)
     return Response(body, headers=headers, direct_passthrough=True)

@@ -3,6 +3,7 @@ and connection resets, with the `apply` semantics for uploads."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -129,6 +130,8 @@ def apply_fault(
         out = resp if resp is not None else error_response(timed_out, interaction_id)
     elif fault.kind == "body":
         out = _mangle_body(resp if resp is not None else json_response(UPLOAD_SUCCESS), fault)
+    elif fault.kind == "respond":
+        out = _respond(fault.respond or {})
     elif fault.kind == "redirect":
         out = Response(b"", status=fault.status or 302, headers={"Location": fault.redirect or ""})
     else:
@@ -136,6 +139,22 @@ def apply_fault(
     if fault.retry_after is not None and fault.kind in ("error", "body"):
         out.headers["Retry-After"] = fault.retry_after
     return out, read
+
+
+def _respond(spec: dict[str, Any]) -> Response:
+    """Exactly the status, headers and body a test asked for (a string body is sent as is,
+    anything else as JSON), so tests can feed what a proxy or an ATS might send."""
+    body = spec.get("body", "")
+    headers = dict(spec.get("headers", {}))
+    if isinstance(body, str):
+        data = body.encode()
+    else:
+        data = json.dumps(body).encode()
+        headers.setdefault("Content-Type", "application/json")
+    resp = Response(data, status=spec.get("status", 200))
+    resp.headers.pop("Content-Type", None)
+    resp.headers.update(headers)
+    return resp
 
 
 def _reset(fault: Fault, request: Request) -> tuple[Response, int]:

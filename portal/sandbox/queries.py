@@ -21,7 +21,7 @@ from werkzeug.datastructures import MultiDict
 
 from .data import Application, Candidate, Integration, Job, _sort_key
 from .errors import ApiError
-from .ids import parse_datetime_ms
+from .ids import now_ms, parse_datetime_ms
 from .render import post_url
 
 T = TypeVar("T", Application, Candidate, Job)
@@ -308,6 +308,9 @@ def list_applications(integ: Integration, values: dict[str, Any], warnings: list
     _set_pred(values, "outcomes", preds, lambda a: a.outcome)
     _set_pred(values, "job_remote_ids", preds, lambda a: a.job.remote_id)
     _set_pred(values, "current_stage_ids", preds, lambda a: a.stage.id)
+    now = now_ms()
+    if integ.pending_until > now:  # created minutes ago: not in Kombo's synced copy yet
+        preds.append(lambda a: a.visible_ms <= now)
     return _run("list_applications", integ, values, source, preds, warnings)
 
 

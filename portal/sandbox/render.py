@@ -7,7 +7,7 @@ from typing import Any
 from . import catalog
 from .catalog import Behaviour
 from .data import DAY_MS, HOUR_MS, Application, Attachment, Candidate, Integration, Job, Stage
-from .ids import iso_ms, make_id
+from .ids import iso_ms, make_id, now_ms
 
 JSONDict = dict[str, Any]
 
@@ -119,8 +119,12 @@ def _contact(cand: Candidate) -> JSONDict:
                 "username": handle,
             }
         ]
+    emails = [e for e in (cand.email, *cand.extra_emails) if e]
     return {
-        "email_addresses": [{"email_address": cand.email, "type": "PERSONAL"}],
+        "email_addresses": [
+            {"email_address": e, "type": "PERSONAL" if n == 0 else "WORK"}
+            for n, e in enumerate(emails)
+        ],
         "phone_numbers": [
             {
                 "phone_number": f"+1-555-{100 + seed % 900:03d}-{1000 + (seed >> 10) % 9000}",
@@ -178,8 +182,70 @@ def _offers(integ: Integration, app: Application) -> list[JSONDict]:
     ]
 
 
+# Nullable per the spec (and SDK 1.4.0); the messy variant sends null in all of them.
+_APPLICATION_NULLABLE = (
+    "remote_id",
+    "outcome",
+    "rejection_reason_name",
+    "rejected_at",
+    "current_stage_id",
+    "job_id",
+    "candidate_id",
+    "custom_fields",
+    "remote_url",
+    "remote_deleted_at",
+    "remote_created_at",
+    "remote_updated_at",
+    "remote_data",
+    "candidate",
+    "current_stage",
+    "job",
+    "screening_question_answers",
+)
+_CANDIDATE_NULLABLE = (
+    "first_name",
+    "last_name",
+    "company",
+    "title",
+    "confidential",
+    "source",
+    "custom_fields",
+    "remote_url",
+    "remote_created_at",
+    "remote_updated_at",
+    "remote_deleted_at",
+    "remote_data",
+    "phone_numbers",
+    "email_addresses",
+    "social_media",
+    "location",
+)
+_CANDIDATE_APPLICATION_NULLABLE = (
+    "remote_id",
+    "outcome",
+    "rejection_reason_name",
+    "rejected_at",
+    "remote_url",
+    "remote_created_at",
+    "remote_updated_at",
+    "current_stage",
+    "job",
+)
+
+
+def _nulls(record: Application | Candidate, obj: JSONDict, keys: tuple[str, ...]) -> JSONDict:
+    """The messy variant: every third record has null in every nullable field."""
+    if record.nulls:
+        obj.update(dict.fromkeys(keys))
+    return obj
+
+
 def application(integ: Integration, app: Application) -> JSONDict:
     """An element of GET /ats/applications results."""
+    return _nulls(app, _application(integ, app), _APPLICATION_NULLABLE)
+
+
+def _application(integ: Integration, app: Application) -> JSONDict:
     cand = app.candidate
     b = integ.behaviour
     return {
@@ -241,9 +307,18 @@ def _candidate_application(b: Behaviour, app: Application) -> JSONDict:
 
 def candidate(integ: Integration, cand: Candidate, include_deleted: bool) -> JSONDict:
     """An element of GET /ats/candidates results."""
+    return _nulls(cand, _candidate(integ, cand, include_deleted), _CANDIDATE_NULLABLE)
+
+
+def _candidate(integ: Integration, cand: Candidate, include_deleted: bool) -> JSONDict:
     b = integ.behaviour
     city, country = cand.pick(catalog.CITIES, 16)
-    apps = [a for a in cand.applications if include_deleted or a.deleted_ms is None]
+    now = now_ms()
+    apps = [
+        a
+        for a in cand.applications
+        if (include_deleted or a.deleted_ms is None) and a.visible_ms <= now
+    ]
     return {
         "id": cand.id,
         "remote_id": cand.remote_id,
@@ -271,7 +346,9 @@ def candidate(integ: Integration, cand: Candidate, include_deleted: bool) -> JSO
         "remote_data": None,
         "changed_at": iso_ms(cand.updated_ms),
         "remote_deleted_at": iso_ms(cand.deleted_ms),
-        "applications": [_candidate_application(b, a) for a in apps],
+        "applications": [
+            _nulls(a, _candidate_application(b, a), _CANDIDATE_APPLICATION_NULLABLE) for a in apps
+        ],
         "tags": _tags(cand),
     }
 

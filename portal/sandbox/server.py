@@ -15,6 +15,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from .app import create_app
 from .catalog import DEFAULT_API_KEY
 from .context import Sandbox
+from .settings import Settings
 
 
 class SandboxRequestHandler(WSGIRequestHandler):
@@ -53,11 +54,17 @@ class SandboxServer:
         port: int = 0,
         concurrency_limit: int = 30,
         quiet: bool = True,
+        settings: Settings | None = None,
+        variants: bool = False,
     ) -> None:
         self.api_key = api_key
         self.host = host
         self.app: Flask = create_app(
-            api_key=api_key, applications=applications, concurrency_limit=concurrency_limit
+            api_key=api_key,
+            applications=applications,
+            concurrency_limit=concurrency_limit,
+            settings=settings,
+            variants=variants,
         )
         self.sandbox: Sandbox = self.app.extensions["kombo_sandbox"]
         handler = _QuietHandler if quiet else SandboxRequestHandler
@@ -130,11 +137,17 @@ def serve(
     port: int = 8790,
     api_key: str = DEFAULT_API_KEY,
     applications: int = 200,
+    variants: bool = False,
 ) -> None:
     """Run the sandbox in the foreground until interrupted (the `portal sandbox` command)."""
     started = time.perf_counter()
     srv = SandboxServer(
-        api_key=api_key, applications=applications, host=host, port=port, quiet=False
+        api_key=api_key,
+        applications=applications,
+        host=host,
+        port=port,
+        quiet=False,
+        variants=variants,
     )
     print(
         f"Kombo sandbox listening on {srv.base_url} (API key {api_key!r}), "

@@ -20,6 +20,7 @@ from typing import Any
 from .data import Application, Attachment, Dataset, Integration
 from .faults import FaultQueue
 from .ids import iso_ms, make_id, now_ms
+from .settings import SettingsStore
 
 # The request log is for tests and debugging; cap it so a long load test can't eat memory.
 REQUEST_LOG_LIMIT = 100_000
@@ -49,6 +50,7 @@ class SandboxState:
         self.dataset = dataset
         self.concurrency_limit = concurrency_limit
         self.faults = FaultQueue(set(dataset.behaviour_by_id))
+        self.settings = SettingsStore()
         self.lock = threading.Lock()
         # Wakes sleeping delay faults when the server stops, so no thread lingers.
         self.stopping = threading.Event()
@@ -60,6 +62,7 @@ class SandboxState:
         self._requests: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_LIMIT)
         self._request_seq = 0
         self._in_flight: dict[str, int] = {}
+        self._peaks: dict[str, int] = {}  # the most in flight at once, per integration
         self._remote_ids = itertools.count(800_000)  # never reset: remote IDs stay unique
 
     # -- attachments -------------------------------------------------------------------------
@@ -160,12 +163,30 @@ class SandboxState:
             if used >= self.concurrency_limit:
                 return None
             self._in_flight[integration_id] = used + 1
+            self._note_peak(integration_id, used + 1)
             return self.concurrency_limit - used - 1
 
     def release_slot(self, integration_id: str) -> None:
         """Give an action slot back."""
         with self.lock:
             self._in_flight[integration_id] -= 1
+
+    def _note_peak(self, integration_id: str, now_in_flight: int) -> None:
+        """Remember the most action calls an integration had in flight at once (lock held)."""
+        peaks = self._peaks
+        peaks[integration_id] = max(peaks.get(integration_id, 0), now_in_flight)
+
+    def concurrency(self, reset: bool = False) -> dict[str, dict[str, int]]:
+        """Per integration: action calls in flight now and the peak since the last reset."""
+        with self.lock:
+            peaks = self._peaks
+            out = {
+                iid: {"in_flight": self._in_flight.get(iid, 0), "peak": peak}
+                for iid, peak in peaks.items()
+            }
+            if reset:
+                peaks.clear()
+            return out
 
     def in_flight(self, integration_id: str) -> int:
         """How many action requests of an integration are being served right now."""
