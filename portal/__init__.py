@@ -39,6 +39,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         logs,
         metrics,
         pages,
+        preview_views,
         security,
         state,
         throttle,
@@ -59,5 +60,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(embed.bp)
+    app.register_blueprint(preview_views.bp)
     throttle.init_app(app)  # after the blueprints: it wraps their views
     return app

@@ -25,7 +25,7 @@ import requests
 from flask import Flask, Request, current_app, url_for
 from werkzeug.datastructures import FileStorage
 
-from portal import filetype, guard, idempotency, integrations, metrics, tokens
+from portal import filetype, guard, idempotency, integrations, metrics, previews, tokens
 from portal.access import Principal
 from portal.applications import Application, other_applications
 from portal.errors import PortalError, from_kombo
@@ -158,12 +158,24 @@ def _item(
         "belongs_label": label,
         "created_at": a.get("remote_created_at"),
         "download_url": None,
+        "preview_url": None,
+        "preview_page_url": None,
     }
     if "download" in principal.scopes and app.candidate_id and isinstance(a.get("id"), str):
         token = tokens.download_token(
             integration_id, app.candidate_id, a["id"], principal.application_id
         )
         item["download_url"] = url_for("api.download", token=token)
+        if previews.can_preview(a):  # a preview shows what a download would: same scope
+            seen = previews.preview_token(
+                integration_id,
+                app.candidate_id,
+                a["id"],
+                principal.application_id,
+                principal.partner,
+            )
+            item["preview_url"] = url_for("previews.thumbnail", token=seen)
+            item["preview_page_url"] = url_for("previews.view", token=seen)
     return item
 
 

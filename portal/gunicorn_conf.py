@@ -27,19 +27,21 @@ errorlog = "-"
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 - gunicorn heartbeat only  # nosec B108
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 proxy_allow_ips = forwarded_allow_ips
-_TOKEN = re.compile(r"/download/[^/?\s\"]+")
+_TOKEN = re.compile(r"/(download|preview)/[^/?\s\"]+")
 _QUERY = re.compile(r"\?[^\s\"]+")
 
 
 class RedactingLogger(Logger):
-    """Access log without download tokens (a signed link is a credential while it lives) and
+    """Access log without download or preview tokens (a signed link is a credential while it lives) and
     without query strings (a candidate's e-mail address is a search term)."""
 
     def atoms(self, resp, req, environ, request_time):  # noqa: ANN001, ANN201
         atoms = super().atoms(resp, req, environ, request_time)
         for key, value in atoms.items():
-            if isinstance(value, str) and ("/download/" in value or "?" in value):
-                atoms[key] = _QUERY.sub("?[redacted]", _TOKEN.sub("/download/[redacted]", value))
+            if isinstance(value, str) and (
+                "/download/" in value or "/preview/" in value or "?" in value
+            ):
+                atoms[key] = _QUERY.sub("?[redacted]", _TOKEN.sub(r"/\1/[redacted]", value))
         return atoms
 
 

@@ -19,6 +19,8 @@ from flask import Flask, Response, g, has_request_context, request
 from portal.errors import reference
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9-]{8,64}")
+# Signed links are credentials while they live: their token never reaches a log line.
+_LINK_TOKEN = re.compile(r"^/(download|preview)/[^/]+")
 _MARK = "_portal_json_handler"
 
 
@@ -35,7 +37,8 @@ class JsonLines(logging.Formatter):
         }
         if has_request_context():
             out["request_id"] = reference()
-            out["path"] = request.path  # never the query string: it may hold an e-mail
+            # Never the query string (it may hold an e-mail), nor a link's token.
+            out["path"] = _LINK_TOKEN.sub(r"/\1/[redacted]", request.path)
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
         return json.dumps(out, ensure_ascii=False)

@@ -185,6 +185,7 @@ export class AttachmentsList {
               {},
               href ? h("a", { href, download: true, "data-download": true }, h("span", { class: "visually-hidden" }, S.download), name) : name,
               isNew ? h("span", { class: "new-badge" }, S.newBadge) : null,
+              this.thumbnail(a, name),
             ),
             h("td", { "data-label": c.type }, a.type_label || S.otherType),
             h("td", { "data-label": c.belongs }, h("span", { class: `belongs belongs-${a.belongs_to || "candidate"}` }, a.belongs_label || "")),
@@ -195,6 +196,25 @@ export class AttachmentsList {
         }),
       ),
     );
+  }
+
+  /** The first page, small and lazy-loaded, with "Open preview"; null when there is none. */
+  thumbnail(a, name) {
+    const src = safeUrl(a.preview_url, { sameOrigin: true });
+    const page = safeUrl(a.preview_page_url, { sameOrigin: true });
+    if (!src) return null;
+    const box = h("div", { class: "thumb", "data-thumb": true });
+    const img = h("img", { src, alt: S.previewOf(name), width: 96, loading: "lazy", decoding: "async" });
+    // No preview (a damaged or hostile file, a link gone stale): say so instead of a broken image.
+    img.addEventListener("error", () => box.replaceChildren(h("span", { class: "muted small" }, S.noPreview)), { once: true });
+    box.append(img);
+    if (page) {
+      box.append(
+        h("br", {}),
+        h("a", { href: page, target: "_blank", rel: "noopener", "data-open-preview": true }, S.openPreview, h("span", { class: "visually-hidden" }, S.openPreviewOf(name))),
+      );
+    }
+    return box;
   }
 
   renderError(err) {

@@ -103,6 +103,14 @@ export const S = {
   newBadge: "New",
   otherFormat: "Other format",
   formatOf: (ext) => `${ext.toUpperCase()} file`,
+  previewOf: (name) => `Preview of ${name}`,
+  openPreview: "Open preview",
+  openPreviewOf: (name) => ` of ${name}`,
+  noPreview: "No preview",
+
+  // -- the preview page
+  previewPageFailed: "This page could not be shown. Reload the list and open the preview again.",
+  previewActualSize: "Actual size",
 
   // -- the embed
   sessionExpired: "Your session has expired. Reopen this page from the partner app.",
