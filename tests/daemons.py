@@ -188,7 +188,7 @@ class NginxServer:
             elif marker == "error_log":
                 out.append(f"{indent}error_log {self.dir}/error.log info;")
             elif marker == "access_log":
-                out.append(f"{indent}access_log {self.dir}/access.log;")
+                out.append(f"{indent}access_log {self.dir}/access.log portal;")
             elif marker == "temp":
                 directive = line.split()[0]
                 out.append(f"{indent}{directive} {self.dir}/{directive.split('_')[0]};")

@@ -256,6 +256,9 @@ def test_downloads_through_nginx_are_offloaded_and_leak_nothing(fleet, sandbox):
     assert h["X-Content-Type-Options"] == "nosniff" and "sandbox" in h["Content-Security-Policy"]
     assert "X-Portal-Upstream" not in h and "X-Accel-Redirect" not in h
     assert h.get("Server") == "nginx" and h.get("X-Request-Id")
+    token = item["download_url"].rsplit("/", 1)[1]
+    logged = (fleet.nginx.dir / "access.log").read_text()
+    assert "GET /download/[redacted]" in logged and token not in logged  # a grant, never logged
     downloads = [r for r in sandbox.requests_log() if r["operation"] == "download"]
     assert len(downloads) == 2  # the portal's look at the first bytes, then nginx's copy
     # The internal location is not reachable from outside: no open proxy.
