@@ -112,10 +112,21 @@ def _metrics_dir() -> None:
         for stale in glob.glob(os.path.join(folder, "*.db")):
             os.remove(stale)
     else:
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="portal-metrics-")
+        folder = tempfile.mkdtemp(prefix="portal-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+        _OWN_METRICS_DIR.append(folder)
 
 
+_OWN_METRICS_DIR: list[str] = []  # the folder we made (removed when the master exits)
 _metrics_dir()
+
+
+def on_exit(server):  # noqa: ANN001, ANN201
+    """The master is done: the metrics folder we made goes with it (one per start otherwise)."""
+    import shutil
+
+    for folder in _OWN_METRICS_DIR:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def child_exit(server, worker):  # noqa: ANN001, ANN201
