@@ -134,7 +134,7 @@ def _read_head(raw: Any) -> bytes:
 
 
 def _refuse(meta: dict[str, Any], why: str) -> PortalError:
-    metrics.DOWNLOADS.labels("refused_mismatch").inc()
+    metrics.count(metrics.DOWNLOADS, "refused_mismatch")
     log.warning(
         "download refused: %s (attachment %s, listed as %s)", why, meta.get("id"), listed_type(meta)
     )
@@ -169,9 +169,9 @@ def _body(meta: dict[str, Any], upstream: requests.Response, head: bytes) -> Ite
             yield piece
         if expected is not None and sent != expected:
             raise DownloadCut(f"the file host sent {sent} of {expected} bytes")
-        metrics.DOWNLOADS.labels("streamed").inc()
+        metrics.count(metrics.DOWNLOADS, "streamed")
     except DownloadCut as cut:
-        metrics.DOWNLOADS.labels("aborted_short").inc()
+        metrics.count(metrics.DOWNLOADS, "aborted_short")
         log.error(
             "download cut: %s (attachment %s); the browser sees a failed download",
             cut,
@@ -194,7 +194,7 @@ def stream(
         head = _read_head(upstream.raw)
     except (Urllib3Error, requests.RequestException, OSError):
         upstream.close()
-        metrics.DOWNLOADS.labels("aborted_short").inc()
+        metrics.count(metrics.DOWNLOADS, "aborted_short")
         log.warning("download failed before the first byte (attachment %s)", attachment_id)
         raise PortalError(
             502,
@@ -211,7 +211,7 @@ def stream(
         headers.pop("Content-Length", None)
         headers["X-Accel-Redirect"] = "/_portal_download"
         headers["X-Portal-Upstream"] = upstream.url
-        metrics.DOWNLOADS.labels("offloaded").inc()
+        metrics.count(metrics.DOWNLOADS, "offloaded")
         return Response(b"", headers=headers)
     return Response(
         stream_with_context(_body(meta, upstream, head)), headers=headers, direct_passthrough=True

@@ -107,9 +107,9 @@ def _take(iid: str, write: bool) -> str:
         time.sleep(max(0.005, min(pause, wait - waited)))
         token = store.take_slot(_slots(iid), limit(iid), ttl)
         if token is not None:
-            metrics.BUDGET_WAITS.labels("got").inc()
+            metrics.count(metrics.BUDGET_WAITS, "got")
             return token
-    metrics.BUDGET_WAITS.labels("busy").inc()
+    metrics.count(metrics.BUDGET_WAITS, "busy")
     raise PortalError(
         503,
         "ats_busy",
@@ -232,11 +232,11 @@ def call(integration_id: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -
         raise
     finally:
         get_store().give_slot(_slots(integration_id), token)
-        metrics.KOMBO_SECONDS.labels(endpoint).observe(time.perf_counter() - started)
-        metrics.KOMBO_CALLS.labels(endpoint, code).inc()
+        metrics.observe(metrics.KOMBO_SECONDS, time.perf_counter() - started, endpoint)
+        metrics.count(metrics.KOMBO_CALLS, endpoint, code)
         retries = getattr(_attempts, "count", 0) - 1
         if retries > 0:
-            metrics.KOMBO_RETRIES.labels(endpoint).inc(retries)
+            metrics.count(metrics.KOMBO_RETRIES, endpoint, amount=retries)
     _after(integration_id, None, trial)
     return result
 
