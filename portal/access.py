@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar
 
+import flask_babel
 from flask import Flask, Request, Response, current_app, g, request, session
 from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import SecureCookieSession, SessionInterface
@@ -80,6 +81,8 @@ def current_principal() -> Principal | None:
     """The principal of this request, resolved once (a bad bearer token raises PortalError)."""
     if "principal" not in g:
         g.principal = _resolve()
+        if g.principal is not None and g.principal.embed and g.principal.embed.locale:
+            flask_babel.refresh()  # the partner chose the language: answer in it from now on
     return g.principal
 
 

@@ -32,6 +32,7 @@ import jwt
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from portal import i18n
 from portal.errors import PortalError
 from portal.kombo import is_kombo_id
 from portal.state import get_store
@@ -67,6 +68,7 @@ def mint_embed_token(
     scope: list[str] | None = None,
     ttl: int = 300,
     parent_origin: str | None = None,
+    locale: str | None = None,
 ) -> str:
     """What a partner's backend does: sign a short-lived embed token (also `portal embed-token`)."""
     issued = int(time.time())
@@ -85,6 +87,8 @@ def mint_embed_token(
         claims["sub"] = user
     if parent_origin:
         claims["parent_origin"] = parent_origin
+    if locale:
+        claims["locale"] = locale
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
@@ -128,6 +132,7 @@ _CLAIM_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "application_id": (_text, "a string"),
     "parent_origin": (_text, "a string"),
     "scope": (_scope, "a list of strings"),
+    "locale": (_text, "a string"),
 }
 _EMBED_REQUIRED = ("exp", "iat", "iss", "aud", "jti", "integration_id")
 _REVOKE_REQUIRED = ("exp", "iat", "iss", "aud", "jti")
@@ -231,6 +236,11 @@ def _check_embed_claims(
             "The embed token's scope must list some of: upload, list, download.",
             "token_scope_invalid",
         )
+    if "locale" in claims and i18n.known(claims["locale"]) is None:
+        raise _refused(
+            f"The embed token's locale must be one of: {', '.join(i18n.LOCALES)}.",
+            "token_locale_invalid",
+        )
     origin = claims.get("parent_origin")
     if origin is not None and origin not in partner.get("origins", []):
         raise _refused(
@@ -302,6 +312,7 @@ def exchange_embed_token(token: Any, partner: str | None = None) -> dict[str, An
         "s": sorted(claims.get("scope", sorted(SCOPES))),
         "u": str(claims.get("sub") or "partner user")[:200],
         "o": claims.get("parent_origin") or (config.get("origins") or [None])[0],
+        "l": i18n.known(claims.get("locale")),
         "t": issued,
         "x": issued + expires_in,
         "sid": secrets.token_urlsafe(16),
@@ -314,6 +325,7 @@ def exchange_embed_token(token: Any, partner: str | None = None) -> dict[str, An
         "application_id": payload["a"],
         "scope": payload["s"],
         "parent_origin": payload["o"],
+        "locale": payload["l"],
     }
 
 
@@ -339,6 +351,7 @@ class EmbedSession:
     issued_at: float
     expires_at: float
     session_id: str
+    locale: str | None = None  # the partner's choice of language, if its token said
 
 
 def _session_refused(message: str, code: str) -> PortalError:
@@ -366,6 +379,7 @@ def read_session_token(token: str) -> EmbedSession:
             issued_at=float(data["t"]),
             expires_at=float(data["x"]),
             session_id=str(data["sid"]),
+            locale=i18n.known(data.get("l")),
         )
         fingerprint = str(data["k"])
     except (KeyError, TypeError, ValueError):  # signed by us, but in an older format
