@@ -28,6 +28,7 @@ import flask_babel
 from flask import Flask, Request, Response, current_app, g, request, session
 from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import SecureCookieSession, SessionInterface
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.security import check_password_hash
 
@@ -39,7 +40,7 @@ from portal.tokens import SCOPES
 log = logging.getLogger(__name__)
 csrf = CSRFProtect()
 F = TypeVar("F", bound=Callable[..., Any])
-EXPIRED_PAGE = "This page expired. Reload it and try again."
+EXPIRED_PAGE = _l("This page expired. Reload it and try again.")
 
 
 @dataclass(frozen=True)
@@ -138,9 +139,9 @@ def require(scope: str | None = None) -> Callable[[F], F]:
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             principal = current_principal()
             if principal is None:
-                raise PortalError(401, "sign_in_required", "Please sign in.")
+                raise PortalError(401, "sign_in_required", _l("Please sign in."))
             if scope and scope not in principal.scopes:
-                raise PortalError(403, "scope_missing", "Your session does not allow this.")
+                raise PortalError(403, "scope_missing", _l("Your session does not allow this."))
             if "iid" in kwargs:
                 kwargs["iid"] = integration_for(principal, kwargs["iid"])
             return view(principal, *args, **kwargs)
@@ -155,7 +156,7 @@ def integration_for(principal: Principal, integration_id: str) -> str:
     configured = current_app.config["INTEGRATIONS"]
     if integration_id not in configured or not principal.may_use(integration_id):
         raise PortalError(
-            404, "not_found", "That ATS connection does not exist or you have no access to it."
+            404, "not_found", _l("That ATS connection does not exist or you have no access to it.")
         )
     return integration_id
 
@@ -190,7 +191,9 @@ def _refuse_cross_site() -> None:
         request.method not in ("GET", "HEAD", "OPTIONS")
         and request.headers.get("Sec-Fetch-Site") == "cross-site"
     ):
-        raise PortalError(403, "cross_site_refused", "Requests from other sites are not accepted.")
+        raise PortalError(
+            403, "cross_site_refused", _l("Requests from other sites are not accepted.")
+        )
 
 
 # -- staff sign-in ------------------------------------------------------------

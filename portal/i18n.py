@@ -14,12 +14,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from babel import numbers
 from babel.messages.extract import extract_from_file
 from flask import Blueprint, Flask, current_app, g, has_request_context, redirect, request
 from flask_babel import (
     Babel,
+    LazyString,
     format_datetime,
-    format_decimal,
     get_locale,
     gettext,
     lazy_gettext,
@@ -34,6 +35,11 @@ COOKIE_AGE = 365 * 24 * 3600
 NAMES = {"en": "English", "de": "Deutsch", "fr": "Français"}
 
 bp = Blueprint("i18n", __name__)
+
+
+def N_(message: str) -> str:
+    """Marks a msgid for pybabel where it is defined; it is translated where it is used."""
+    return message
 
 
 def known(value: Any) -> str | None:
@@ -72,7 +78,19 @@ def format_size(n: int) -> str:
         value, unit = n / 1024, gettext("KB")
     else:
         value, unit = n / (1024 * 1024), gettext("MB")
-    return f"{format_decimal(round(value, 1), format='#,##0.#')}\N{NO-BREAK SPACE}{unit}"
+    locale = current() if has_request_context() else DEFAULT_LOCALE
+    number = numbers.format_decimal(round(value, 1), format="#,##0.#", locale=locale)
+    return f"{number} {unit}"
+
+
+def lazy_size(n: int) -> LazyString:
+    """format_size, in the language of whoever reads it (for messages made before a request)."""
+    return LazyString(format_size, n)
+
+
+def lazy_join(*parts: Any) -> LazyString:
+    """Sentences put together when read (each in the reader's language), empty ones left out."""
+    return LazyString(lambda: " ".join(text for p in parts if (text := str(p))))
 
 
 def format_when(value: str | datetime | None) -> str:
