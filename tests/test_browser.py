@@ -832,7 +832,8 @@ def list_names(page: Any) -> list[str]:
 
 @pytest.fixture
 def de_page(browser: Any, watch: Watch) -> Iterator[Any]:
-    """A German-speaking recruiter's browser (navigator.language de-DE, Berlin time)."""
+    """A German-speaking recruiter's browser (Accept-Language and navigator.language de-DE,
+    Berlin time): the portal answers in German."""
     context = browser.new_context(viewport=VIEWPORT, locale="de-DE", timezone_id="Europe/Berlin")
     yield watch.attach(context.new_page())
     context.close()
@@ -865,7 +866,7 @@ def test_new_files_are_on_top_marked_and_stay_marked(de_page, portal, sandbox):
     expect(rows).to_have_count(before + 2)
     # Both at the top, each with its size (known from the upload: Kombo's list has none).
     assert set(list_names(page)[:2]) == {cv, letter}
-    expect(new.first.locator("td[data-label=Size]")).to_have_text(re.compile(r"^\d+ (B|KB)$"))
+    expect(new.first.locator("td[data-label=Größe]")).to_have_text(re.compile(r"^\d+ (B|KB)$"))
 
     # Any number of refreshes, and a reload of the tab: still marked.
     for _ in range(3):
@@ -874,7 +875,7 @@ def test_new_files_are_on_top_marked_and_stay_marked(de_page, portal, sandbox):
         expect(new).to_have_count(2)
     page.reload()
     expect(page.locator("[data-attachments] tr.is-new")).to_have_count(2)
-    expect(page.locator("[data-attachments] tr.is-new .new-badge").first).to_have_text("New")
+    expect(page.locator("[data-attachments] tr.is-new .new-badge").first).to_have_text("Neu")
 
     # Sort by name (Alpha before Zeta), filter to cover letters.
     page.select_option("#attachments-sort", "name")
@@ -884,9 +885,9 @@ def test_new_files_are_on_top_marked_and_stay_marked(de_page, portal, sandbox):
     page.select_option("#attachments-type", "COVER_LETTER")
     expect(page.locator("[data-attachments] tbody tr")).not_to_have_count(0)
     labels = page.eval_on_selector_all(
-        "[data-attachments] tbody td[data-label=Type]", "(tds) => tds.map((td) => td.textContent)"
+        "[data-attachments] tbody td[data-label=Art]", "(tds) => tds.map((td) => td.textContent)"
     )
-    assert set(labels) == {"Cover letter"}, labels
+    assert set(labels) == {"Anschreiben"}, labels
     expect(page.locator("[data-attachments] tr.is-new")).to_have_count(1)
 
     # Another tab of the same browser has its own marks.
