@@ -9,6 +9,7 @@ token), the embed page's `?locale=`, the user's choice (the header's switcher se
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -20,7 +21,8 @@ from flask import Blueprint, Flask, current_app, g, has_request_context, redirec
 from flask_babel import (
     Babel,
     LazyString,
-    format_datetime,
+    format_date,
+    format_time,
     get_locale,
     gettext,
     lazy_gettext,
@@ -35,6 +37,8 @@ COOKIE_AGE = 365 * 24 * 3600
 NAMES = {"en": "English", "de": "Deutsch", "fr": "Français"}
 
 bp = Blueprint("i18n", __name__)
+# A language tag as browsers and partners write it (de, de-DE, fr_CA, zh-Hant-TW): bounded.
+_TAG = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,3}")
 
 
 def N_(message: str) -> str:
@@ -44,7 +48,7 @@ def N_(message: str) -> str:
 
 def known(value: Any) -> str | None:
     """The locale if it is one we speak ("de", "de-DE" and "de_AT" are German), else None."""
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str) or not _TAG.fullmatch(value):
         return None
     lang = value.replace("_", "-").split("-", 1)[0].lower()
     return lang if lang in LOCALES else None
@@ -102,7 +106,8 @@ def format_when(value: str | datetime | None) -> str:
             value = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return ""
-    return str(format_datetime(value, "medium"))
+    # Date "medium", time "short" (no seconds): 2 Jun 2026, 14:05 as strings.js's Intl says it.
+    return f"{format_date(value, 'medium')}, {format_time(value, 'short')}"
 
 
 # -- the front end's sentences ------------------------------------------------------------
