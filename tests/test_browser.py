@@ -1105,3 +1105,89 @@ def test_a_candidate_level_ats_is_explained_once_without_ids(page, portal, sandb
     )
     assert ids and not any(i in text for i in ids)
     assert not re.search(r"\b[1-9A-HJ-NP-Za-km-z]{24}\b", text), text
+
+
+# -- languages ------------------------------------------------------------------------------
+
+
+def _english_on(page: Any, lang: str) -> list[str]:
+    """English sentences of the source catalogue visible in the page (its text and labels)."""
+    from test_i18n import PROPER, _english_fragments
+
+    fragments, _ = _english_fragments(lang)
+    text = page.evaluate(
+        """() => [document.body.innerText,
+                 ...[...document.querySelectorAll('[aria-label],[title],[placeholder]')]
+                   .map((e) => [e.getAttribute('aria-label'), e.title, e.placeholder].join(' '))]
+                 .join('\\n')"""
+    )
+    plain = PROPER.sub("", text)
+    return [f for f in fragments if f in plain]
+
+
+def test_upload_flow_in_german(browser, watch, portal, sandbox):
+    """A recruiter in Germany (de-DE browser, the German choice remembered): every message of the
+    upload flow, from the browser and from the server, in German; no English on the page."""
+    context = browser.new_context(viewport=VIEWPORT, locale="de-DE", timezone_id="Europe/Berlin")
+    context.add_cookies([{"name": "portal_lang", "value": "de", "url": portal.url}])
+    page = watch.attach(context.new_page())
+    try:
+        sign_in_page(page, portal.url)
+        open_application(page, portal.url, sandbox.iid("full"))
+        assert page.evaluate("document.documentElement.lang") == "de"
+        expect(page.locator(".lang-switch [aria-current]")).to_have_text("Deutsch")
+        expect(page.locator("[data-choose]")).to_have_text("Dateien auswählen")
+
+        # A good file: queued, sent, confirmed, announced, listed (date in German format).
+        name = unique("Lebenslauf") + ".pdf"
+        row = add_file(page, name, samples.pdf(name))
+        expect(page.locator("[data-live]")).to_contain_text(f"1 Datei hinzugefügt: {name}")
+        expect(page.locator("[data-upload-submit]")).to_have_text("1 Datei zu Greenhouse hochladen")
+        page.click("[data-upload-submit]")
+        expect(row).to_have_attribute("data-state", "done")
+        expect(row).to_contain_text("Zu Greenhouse hochgeladen")
+        expect(page.locator("[data-live]")).to_contain_text(
+            f"{name} wurde zu Greenhouse hochgeladen."
+        )
+        new = page.locator("[data-attachments] tr.is-new")
+        expect(new.first.locator(".new-badge")).to_have_text("Neu")
+        expect(new.first.locator("time")).to_have_text(
+            re.compile(r"^\d{2}\.\d{2}\.\d{4}, \d{2}:\d{2}$")
+        )
+
+        # An empty file: the browser's own German hint, never sent.
+        empty = unique("Leer") + ".pdf"
+        empty_row = add_file(page, empty, b"")
+        expect(empty_row.locator(".qi-hint")).to_have_text(
+            "Diese Datei ist leer (0 Byte), es gibt also nichts zu senden. "
+            "Wählen Sie die Datei noch einmal oder eine andere."
+        )
+        empty_row.get_by_role("button", name=f"Entfernen {empty}").click()
+
+        # A refusal from the server: its German message, verbatim; German actions.
+        bad = unique("Anschreiben mit Makros") + ".docx"
+        bad_row = add_file(
+            page, bad, samples.docx("Sehr geehrte Damen und Herren", macros=True), ""
+        )
+        bad_row.locator("select").select_option("COVER_LETTER")
+        with page.expect_response(lambda r: is_upload(r.request)) as resp:
+            page.click("[data-upload-submit]")
+        error = resp.value.json()["error"]
+        assert error["code"] == "file_macros"
+        assert error["message"].startswith(f"„{bad}“ enthält Makros"), error["message"]
+        expect(bad_row.locator(".qi-error")).to_have_text(error["message"])
+        expect(bad_row.locator(".qi-ref")).to_contain_text(f"Referenz {error['reference']}")
+        expect(page.locator("[data-live]")).to_contain_text(
+            f"{bad} wurde nicht hochgeladen: {error['message']}"
+        )
+        expect(bad_row.get_by_role("button", name=f"Andere Datei wählen {bad}")).to_be_visible()
+        assert _english_on(page, "de") == []
+
+        # The switcher: a link, no script needed; the page comes back in French.
+        page.click(".lang-switch a[lang=fr]")
+        page.wait_for_load_state()
+        assert page.evaluate("document.documentElement.lang") == "fr"
+        expect(page.locator("[data-choose]")).to_have_text("Choisir des fichiers")
+        assert _english_on(page, "fr") == []
+    finally:
+        context.close()
