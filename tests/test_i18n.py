@@ -306,6 +306,10 @@ def _states(client: Any, anonymous: Any, sandbox: Any) -> dict[str, requests.Res
     for name, files in {
         "no file chosen": {"file": ("", b"", "application/octet-stream")},
         "refused file": {"file": ("Lebenslauf.docx", samples.docx("x", macros=True), "")},
+        # A refusal with a detail: the reader's finding is translated too.
+        "remote template": {
+            "file": ("CV.docx", samples.docx("x", remote_template="http://evil.example/t"), "")
+        },
         "uploaded": {"file": ("Lebenslauf.pdf", samples.pdf("Lebenslauf"), "")},
     }.items():
         states[name] = client.post(form, data={"csrf_token": token, "type": "CV"}, files=files)
@@ -323,7 +327,13 @@ def test_no_english_on_any_page(portal, sandbox, lang):
     fragments, words = _english_fragments(lang)
     assert len(fragments) > 200, "the catalogue lost its sentences"
     problems = []
-    for state, resp in _states(client, anonymous, sandbox).items():
+    states = _states(client, anonymous, sandbox)
+    detail = {
+        "de": "(eine Vorlage auf einem anderen Server)",
+        "fr": "(un modèle sur un autre serveur)",
+    }
+    assert detail[lang] in states["remote template"].text
+    for state, resp in states.items():
         assert resp.status_code < 500, (state, resp.status_code)
         page = _Text()
         page.feed(resp.text)

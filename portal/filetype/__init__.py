@@ -294,7 +294,8 @@ def _refuse_problem(finding: Finding, shown: str, attachment_type: str) -> None:
         return
     one, _ = SLOT_NOUNS[attachment_type]
     # The detail says what was found (a finding of the format's reader), in parentheses.
-    detail = f" ({finding.detail})" if finding.detail else ""
+    # (translated when it is one of the readers' fixed phrases, marked N_ where they are made).
+    detail = f" ({gettext(finding.detail)})" if finding.detail else ""
     again = (
         gettext("Print or export it to a new PDF and try again.")
         if finding.mime == PDF

@@ -14,6 +14,7 @@ from flask_babel import LazyString, gettext
 from flask_babel import lazy_gettext as _l
 
 from portal import i18n
+from portal.i18n import N_
 
 ATTACHMENT_TYPES = ("CV", "COVER_LETTER", "OTHER")
 
@@ -361,12 +362,12 @@ def megabytes(n: int) -> str:
 # fields updated (the 2017 DDE attacks; INCLUDEPICTURE/INCLUDETEXT/IMPORT fetch files).
 # Word, RTF and .doc share them; HYPERLINK, PAGE, TOC and the rest are ordinary.
 FIELD_WORDS = {
-    "dde": "a DDE field, which can start a program",
-    "ddeauto": "a DDE field, which can start a program",
-    "includepicture": "a field that fetches a picture from elsewhere",
-    "includetext": "a field that fetches text from elsewhere",
-    "include": "a field that fetches text from elsewhere",
-    "import": "a field that imports a file from elsewhere",
+    "dde": N_("a DDE field, which can start a program"),
+    "ddeauto": N_("a DDE field, which can start a program"),
+    "includepicture": N_("a field that fetches a picture from elsewhere"),
+    "includetext": N_("a field that fetches text from elsewhere"),
+    "include": N_("a field that fetches text from elsewhere"),
+    "import": N_("a field that imports a file from elsewhere"),
 }
 
 

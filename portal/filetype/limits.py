@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from portal.filetype.formats import ARCHIVES, is_executable, is_macro_enabled
+from portal.i18n import N_
 
 MAX_UNPACKED_BYTES = 100 * 1024 * 1024  # all parts of one upload together (zip, PDF, OLE)
 MAX_UNPACK_RATIO = 200  # declared unpacked size per packed byte in one zip
@@ -80,7 +81,7 @@ def chunks(f: BinaryIO) -> Iterator[bytes]:
 def embedded_problem(finding: Finding, name: str) -> tuple[str, str] | None:
     """What a file found inside another one makes of the whole: only the risky verdicts count
     (an Excel chart's workbook, an embedded PDF or a picture are fine)."""
-    inside = f"inside it: {name}" if name else "a file inside it"
+    inside = f"inside it: {name}" if name else N_("a file inside it")
     if finding.problem in ("file_compression_bomb", "file_too_complex"):
         return finding.problem, finding.detail or inside
     if finding.problem in (
@@ -94,7 +95,7 @@ def embedded_problem(finding: Finding, name: str) -> tuple[str, str] | None:
     if finding.mime and is_macro_enabled(finding.mime):
         return "file_macros", inside
     if finding.mime and is_executable(finding.mime):
-        return "file_executable", name or "a file inside it"
+        return "file_executable", name or N_("a file inside it")
     if finding.mime in ARCHIVES:
         return "file_embedded_files", f"an archive {inside}"
     return None
