@@ -1191,3 +1191,29 @@ def test_upload_flow_in_german(browser, watch, portal, sandbox):
         assert _english_on(page, "fr") == []
     finally:
         context.close()
+
+
+def test_embed_in_the_partners_language(browser, watch, embed_portal, partner, sandbox):
+    """The partner asks for French (token claim and ?locale=): the embed speaks French to an
+    English browser, with no cookie (test_i18n checks the session's server messages)."""
+    context = browser.new_context(viewport=VIEWPORT, locale="en-US")
+    page = watch.attach(context.new_page())
+    try:
+        page.goto(f"{partner}/")
+        _portal_frame(page, embed_portal.url)
+        page.select_option("#locale", "fr")
+        page.click("#embed-form button[type=submit]")
+        page.wait_for_function(
+            "() => document.getElementById('portal-frame').src.includes('locale=fr')"
+        )
+        frame = _portal_frame(page, embed_portal.url)
+        frame.wait_for_function("() => document.documentElement.lang === 'fr'")
+        embed = page.frame_locator("#portal-frame")
+        expect(embed.locator("#finder-title")).to_have_text("Trouver la candidature")
+        embed.locator("#find-email").fill(EMAIL)
+        embed.locator("#find-email").press("Enter")
+        expect(embed.locator("[data-results-title]")).to_have_text(f"Candidatures de {EMAIL}")
+        expect(embed.locator(".pick-list li").first).to_contain_text("Candidature du ")
+        assert _english_on(frame, "fr") == []
+    finally:
+        context.close()
