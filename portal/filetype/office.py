@@ -18,6 +18,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
+from flask_babel import gettext
 from lxml import etree
 
 from portal.filetype.formats import (
@@ -94,7 +95,7 @@ def inspect_zip(f: BinaryIO, size: int, budget: Budget, inspect: Inspector) -> F
         return Finding(None, "file_damaged", N_("not a readable ZIP/Office container"))
     entries, directory_bytes = directory
     if entries > MAX_ZIP_ENTRIES or directory_bytes > MAX_ZIP_DIRECTORY_BYTES:
-        return Finding(None, "file_compression_bomb", f"{entries} entries")
+        return Finding(None, "file_compression_bomb", gettext("%(count)s entries", count=entries))
     try:
         with zipfile.ZipFile(f) as zf:
             infos = zf.infolist()
@@ -151,9 +152,13 @@ def _zip_bomb(infos: list[zipfile.ZipInfo], size: int) -> str:
     """Describe why the declared sizes look like a zip bomb, or return ''."""
     total = sum(i.file_size for i in infos)
     if len(infos) > MAX_ZIP_ENTRIES:
-        return f"{len(infos)} entries"
+        return gettext("%(count)s entries", count=len(infos))
     if total > MAX_UNPACKED_BYTES or total > MAX_UNPACK_RATIO * size:
-        return f"{megabytes(total)} unpacked from {megabytes(size)}"
+        return gettext(
+            "%(unpacked)s unpacked from %(packed)s",
+            unpacked=megabytes(total),
+            packed=megabytes(size),
+        )
     return ""
 
 
@@ -201,13 +206,17 @@ def _parse(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: Budget) -> etree.
     """Parse an XML part with the hardened parser; any encoding its prolog or BOM declares."""
     data = _read(zf, info, MAX_PART_BYTES, budget)
     if len(data) > MAX_PART_BYTES:
-        raise TooMuchData(f"a part over {megabytes(MAX_PART_BYTES)}")
+        raise TooMuchData(gettext("a part over %(size)s", size=megabytes(MAX_PART_BYTES)))
     try:
         root = etree.fromstring(data, _parser())  # noqa: S320 - the parser is hardened
     except (etree.XMLSyntaxError, ValueError) as exc:
-        raise _BadPart(f"a damaged part ({_short(info.filename)})") from exc
+        raise _BadPart(gettext("a damaged part (%(part)s)", part=_short(info.filename))) from exc
     if root.getroottree().docinfo.doctype:
-        raise _BadPart(f"a part with a document type declaration ({_short(info.filename)})")
+        raise _BadPart(
+            gettext(
+                "a part with a document type declaration (%(part)s)", part=_short(info.filename)
+            )
+        )
     return root
 
 
@@ -348,7 +357,9 @@ def _active_parts(
     for name in dict.fromkeys(inner):
         data = _read(zf, entries[name], MAX_PART_BYTES, budget)
         if len(data) > MAX_PART_BYTES:
-            raise TooMuchData(f"an embedded file over {megabytes(MAX_PART_BYTES)}")
+            raise TooMuchData(
+                gettext("an embedded file over %(size)s", size=megabytes(MAX_PART_BYTES))
+            )
         problem = embedded_problem(inspect(data), entries[name].filename.rsplit("/", 1)[-1])
         if problem:
             return problem
