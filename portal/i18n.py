@@ -160,7 +160,8 @@ def choose(lang: str) -> Any:
             COOKIE,
             chosen,
             max_age=COOKIE_AGE,
-            secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure,
+            # The session cookie's rule (one home): Secure everywhere but on localhost.
+            secure=current_app.session_interface.get_cookie_secure(current_app),
             httponly=True,
             samesite="Lax",
         )

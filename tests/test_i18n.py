@@ -377,6 +377,11 @@ def test_accept_language_then_the_users_choice_remembered(portal):
     cookie = resp.headers["Set-Cookie"]
     assert "portal_lang=de" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert "Max-Age=31536000" in cookie
+    assert "Secure" not in cookie  # plain HTTP on localhost only (the session cookie's rule)
+    elsewhere = s.get(
+        url + "/language/fr", headers={"Host": "portal.example"}, allow_redirects=False
+    )
+    assert "Secure" in elsewhere.headers["Set-Cookie"]
     # The choice beats Accept-Language from now on.
     assert _lang(s.get(url + "/signin", headers={"Accept-Language": "fr"})) == "de"
     assert "Anmelden" in s.get(url + "/signin").text
