@@ -457,3 +457,32 @@ def test_kombo_errors_reach_the_recruiter_in_their_language(portal, sandbox):
     assert resp.json()["error"]["code"] == "ats_busy"
     message = resp.json()["error"]["message"]
     assert "ausgelastet" in message and "Sekunde" in message, message
+
+
+# Literals of strings.js that are code, not words for a person.
+JS_CODE_WORDS = {
+    "portal",
+    "strings",
+    "object",
+    "string",
+    "undefined",
+    "one",
+    "en",
+    "application",
+    "job",
+}
+
+
+def test_strings_js_has_no_sentence_outside_the_catalogue():
+    """Every sentence in strings.js goes through _() or ngettext(), so pybabel sees it: a bare
+    "English" or `English ${x}` entry (say, one merged from another branch) fails here."""
+    source = (ROOT / "static" / "portal" / "strings.js").read_text()
+    code = re.sub(r"(?m)^\s*(//|\*|/\*).*$", "", source)  # comments may speak English
+    code = re.sub(r'\b(?:_|ngettext)\(\s*("(?:[^"\\]|\\.)*"\s*,?\s*){1,2}', "", code)
+    bare = []
+    for literal in re.findall(r'"((?:[^"\\]|\\.)*)"|`([^`]*)`', code):
+        text = re.sub(r"\$\{[^}]*\}", "", literal[0] or literal[1])
+        words = [w for w in re.findall(r"[A-Za-z]{2,}", text) if w not in JS_CODE_WORDS]
+        if words:
+            bare.append(text)
+    assert bare == [], bare
