@@ -23,6 +23,7 @@ from typing import Any
 
 import requests
 from flask import Response, current_app, stream_with_context
+from flask_babel import lazy_gettext as _l
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from portal import metrics
@@ -84,7 +85,7 @@ def open_download(
     if found is not None and only_application is not None:
         found = found if found.get("application_id") in (None, only_application) else None
     if found is None or not isinstance(found.get("data_url"), str):
-        raise PortalError(404, "not_found", "That attachment is no longer in the ATS.")
+        raise PortalError(404, "not_found", _l("That attachment is no longer in the ATS."))
     return found, get_kombo().open_download(found["data_url"])
 
 
@@ -141,8 +142,10 @@ def _refuse(meta: dict[str, Any], why: str) -> PortalError:
     return PortalError(
         502,
         "download_failed",
-        "The ATS sent something other than this file. Try again in a moment; "
-        "if it keeps happening, tell support.",
+        _l(
+            "The ATS sent something other than this file. Try again in a moment; "
+            "if it keeps happening, tell support."
+        ),
     )
 
 
@@ -199,7 +202,7 @@ def stream(
         raise PortalError(
             502,
             "download_failed",
-            "We could not fetch this file from the ATS. Try again in a moment.",
+            _l("We could not fetch this file from the ATS. Try again in a moment."),
         ) from None
     if not looks_like(listed_type(meta), head):
         upstream.close()

@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 import requests
 from flask import Flask, current_app, has_app_context
+from flask_babel import lazy_gettext as _l
 
 from portal import metrics
 from portal.errors import PortalError
@@ -113,7 +114,7 @@ def _take(iid: str, write: bool) -> str:
     raise PortalError(
         503,
         "ats_busy",
-        "Many requests are going to this ATS right now. Try again in a moment.",
+        _l("Many requests are going to this ATS right now. Try again in a moment."),
         retry_after=5,
     )
 
@@ -145,8 +146,11 @@ def _paused(wait: float) -> PortalError:
     return PortalError(
         503,
         "ats_paused",
-        "This ATS has failed several times in a row, so the portal paused requests to it. "
-        f"Try again in {int(wait) + 1} seconds.",
+        _l(
+            "This ATS has failed several times in a row, so the portal paused requests to it. "
+            "Try again in %(seconds)s seconds.",
+            seconds=int(wait) + 1,
+        ),
         retry_after=wait,
     )
 

@@ -18,6 +18,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
+from flask_babel import gettext
 from lxml import etree
 
 from portal.filetype.formats import (
@@ -43,6 +44,7 @@ from portal.filetype.limits import (
     embedded_problem,
     read_at,
 )
+from portal.i18n import N_
 
 MAX_ZIP_ENTRIES = 10_000
 MAX_ZIP_DIRECTORY_BYTES = 4 * 1024 * 1024  # zipfile reads the central directory into memory
@@ -90,10 +92,10 @@ def inspect_zip(f: BinaryIO, size: int, budget: Budget, inspect: Inspector) -> F
     """Type a zip container from its directory, refusing bombs before reading any entry."""
     directory = zip_directory(f, size)
     if directory is None:
-        return Finding(None, "file_damaged", "not a readable ZIP/Office container")
+        return Finding(None, "file_damaged", N_("not a readable ZIP/Office container"))
     entries, directory_bytes = directory
     if entries > MAX_ZIP_ENTRIES or directory_bytes > MAX_ZIP_DIRECTORY_BYTES:
-        return Finding(None, "file_compression_bomb", f"{entries} entries")
+        return Finding(None, "file_compression_bomb", gettext("%(count)s entries", count=entries))
     try:
         with zipfile.ZipFile(f) as zf:
             infos = zf.infolist()
@@ -101,10 +103,10 @@ def inspect_zip(f: BinaryIO, size: int, budget: Budget, inspect: Inspector) -> F
             if bomb:
                 return Finding(None, "file_compression_bomb", bomb)
             if any(_unsafe_name(i.filename) for i in infos):
-                return Finding(None, "file_damaged", "a part inside it has an unsafe name")
+                return Finding(None, "file_damaged", N_("a part inside it has an unsafe name"))
             if len({i.filename.lower() for i in infos}) != len(infos):
                 # Readers disagree on which of two same-named parts counts: never guess.
-                return Finding(None, "file_damaged", "two parts inside it have the same name")
+                return Finding(None, "file_damaged", N_("two parts inside it have the same name"))
             return _classify(zf, {i.filename.lower(): i for i in infos}, budget, inspect)
     except TooMuchData as exc:
         return Finding(None, "file_compression_bomb", str(exc))
@@ -114,7 +116,7 @@ def inspect_zip(f: BinaryIO, size: int, budget: Budget, inspect: Inspector) -> F
         return Finding(None, "file_damaged", str(exc))
     except _ZIP_ERRORS:
         # RuntimeError: encrypted entry; NotImplementedError: exotic compression.
-        return Finding(None, "file_damaged", "not a readable ZIP/Office container")
+        return Finding(None, "file_damaged", N_("not a readable ZIP/Office container"))
 
 
 def zip_directory(f: BinaryIO, size: int) -> tuple[int, int] | None:
@@ -150,9 +152,13 @@ def _zip_bomb(infos: list[zipfile.ZipInfo], size: int) -> str:
     """Describe why the declared sizes look like a zip bomb, or return ''."""
     total = sum(i.file_size for i in infos)
     if len(infos) > MAX_ZIP_ENTRIES:
-        return f"{len(infos)} entries"
+        return gettext("%(count)s entries", count=len(infos))
     if total > MAX_UNPACKED_BYTES or total > MAX_UNPACK_RATIO * size:
-        return f"{megabytes(total)} unpacked from {megabytes(size)}"
+        return gettext(
+            "%(unpacked)s unpacked from %(packed)s",
+            unpacked=megabytes(total),
+            packed=megabytes(size),
+        )
     return ""
 
 
@@ -200,13 +206,17 @@ def _parse(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: Budget) -> etree.
     """Parse an XML part with the hardened parser; any encoding its prolog or BOM declares."""
     data = _read(zf, info, MAX_PART_BYTES, budget)
     if len(data) > MAX_PART_BYTES:
-        raise TooMuchData(f"a part over {megabytes(MAX_PART_BYTES)}")
+        raise TooMuchData(gettext("a part over %(size)s", size=megabytes(MAX_PART_BYTES)))
     try:
         root = etree.fromstring(data, _parser())  # noqa: S320 - the parser is hardened
     except (etree.XMLSyntaxError, ValueError) as exc:
-        raise _BadPart(f"a damaged part ({_short(info.filename)})") from exc
+        raise _BadPart(gettext("a damaged part (%(part)s)", part=_short(info.filename))) from exc
     if root.getroottree().docinfo.doctype:
-        raise _BadPart(f"a part with a document type declaration ({_short(info.filename)})")
+        raise _BadPart(
+            gettext(
+                "a part with a document type declaration (%(part)s)", part=_short(info.filename)
+            )
+        )
     return root
 
 
@@ -259,15 +269,15 @@ def _odf_problem(root: etree._Element) -> tuple[str, str] | None:
             attributes = _attributes(element)
             target = (attributes.get("href", "") + attributes.get("macro-name", "")).lower()
             if "language" in attributes or "script:" in target or "macro:" in target:
-                return "file_active_content", "a script it runs on an event"
+                return "file_active_content", N_("a script it runs on an event")
         if name == "script" and "language" in _attributes(element):
-            return "file_macros", "a script written into the document"
+            return "file_macros", N_("a script written into the document")
         if name in ("dde-source", "dde-connection-decl", "dde-link"):
             return "file_remote_content", FIELD_WORDS["dde"]
         if name in _ODF_LOADED:
             href = _attributes(element).get("href", "")
             if local_target(href) or href.lower().startswith("vnd.sun.star.script:"):
-                return "file_remote_content", "content it loads from a file elsewhere"
+                return "file_remote_content", N_("content it loads from a file elsewhere")
     return None
 
 
@@ -300,7 +310,7 @@ def _inspect_ooxml(
     if has_vba:
         return Finding(None, "file_macros")
     if missing:
-        return Finding(None, "file_damaged", "its main document part is missing")
+        return Finding(None, "file_damaged", N_("its main document part is missing"))
     return Finding(None)  # an OPC package we do not know (XPS, ...): undecidable
 
 
@@ -308,15 +318,15 @@ def _inspect_ooxml(
 # injection, remote OLE objects, frames, sub-documents, imported chunks, linked workbooks).
 # External hyperlinks are fine: CVs link to LinkedIn.
 _LOADED = {
-    "attachedtemplate": "a template on another server",
-    "oleobject": "an object on another server",
-    "frame": "a frame from another server",
-    "subdocument": "a sub-document on another server",
-    "afchunk": "a part on another server",
-    "package": "a package on another server",
-    "externallink": "a workbook on another server",
-    "externallinkpath": "a workbook on another server",
-    "externalreference": "a workbook on another server",
+    "attachedtemplate": N_("a template on another server"),
+    "oleobject": N_("an object on another server"),
+    "frame": N_("a frame from another server"),
+    "subdocument": N_("a sub-document on another server"),
+    "afchunk": N_("a part on another server"),
+    "package": N_("a package on another server"),
+    "externallink": N_("a workbook on another server"),
+    "externallinkpath": N_("a workbook on another server"),
+    "externalreference": N_("a workbook on another server"),
 }
 _EMBEDDED_DIRS = ("word/embeddings/", "xl/embeddings/", "ppt/embeddings/")
 
@@ -332,7 +342,7 @@ def _active_parts(
         for kind, target, external in _relationships(zf, info, budget):
             # A hyperlink to a file runs nothing until clicked (Word asks first): CVs have them.
             if external and (kind in _LOADED or (kind != "hyperlink" and local_target(target))):
-                words = _LOADED.get(kind, "a file on this or another computer")
+                words = _LOADED.get(kind, N_("a file on this or another computer"))
                 return "file_remote_content", words
             if kind == "afchunk" and not external:
                 chunks.append(_resolve(name, target))
@@ -347,7 +357,9 @@ def _active_parts(
     for name in dict.fromkeys(inner):
         data = _read(zf, entries[name], MAX_PART_BYTES, budget)
         if len(data) > MAX_PART_BYTES:
-            raise TooMuchData(f"an embedded file over {megabytes(MAX_PART_BYTES)}")
+            raise TooMuchData(
+                gettext("an embedded file over %(size)s", size=megabytes(MAX_PART_BYTES))
+            )
         problem = embedded_problem(inspect(data), entries[name].filename.rsplit("/", 1)[-1])
         if problem:
             return problem

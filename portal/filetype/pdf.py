@@ -16,6 +16,7 @@ import pikepdf
 
 from portal.filetype.formats import PDF, local_target
 from portal.filetype.limits import MAX_UNPACKED_BYTES, Budget, Finding, TooComplex, read_at
+from portal.i18n import N_
 
 PDF_EOF_WINDOW = 1024  # Acrobat's own tolerance for bytes after %%EOF
 MAX_OBJECTS = 500_000
@@ -30,19 +31,19 @@ pikepdf.settings.set_qpdf_limits(
     max_stream_filters=8,
 )
 
-_RUNS_CODE = {"/JavaScript": "JavaScript", "/Launch": "a launch action"}
+_RUNS_CODE = {"/JavaScript": "JavaScript", "/Launch": N_("a launch action")}
 _OPENS_ELSEWHERE = {
-    "/GoToR": "a link that opens another file",
-    "/GoToE": "a link into an attached file",
-    "/ImportData": "an action that imports data",
-    "/SubmitForm": "a form that sends data elsewhere",
+    "/GoToR": N_("a link that opens another file"),
+    "/GoToE": N_("a link into an attached file"),
+    "/ImportData": N_("an action that imports data"),
+    "/SubmitForm": N_("a form that sends data elsewhere"),
 }
 _ACTIVE_SUBTYPES = {
-    "/RichMedia": "rich media (Flash or video)",
-    "/3D": "a 3D model",
-    "/Movie": "a movie",
-    "/Sound": "a sound",
-    "/Screen": "a media player",
+    "/RichMedia": N_("rich media (Flash or video)"),
+    "/3D": N_("a 3D model"),
+    "/Movie": N_("a movie"),
+    "/Sound": N_("a sound"),
+    "/Screen": N_("a media player"),
 }
 _ATTACHED_TYPES = {"/EmbeddedFile", "/Filespec"}  # /Filespec only counts with /EF
 
@@ -50,14 +51,16 @@ _ATTACHED_TYPES = {"/EmbeddedFile", "/Filespec"}  # /Filespec only counts with /
 def inspect_pdf(f: BinaryIO, size: int, budget: Budget) -> Finding:
     """Refuse truncated, encrypted, scripted and file-carrying PDFs."""
     if b"%%EOF" not in read_at(f, max(0, size - PDF_EOF_WINDOW), PDF_EOF_WINDOW):
-        return Finding(PDF, "file_damaged", "the PDF ends early or has extra data after its end")
+        return Finding(
+            PDF, "file_damaged", N_("the PDF ends early or has extra data after its end")
+        )
     f.seek(0)
     try:
         document = pikepdf.open(f)
     except pikepdf.PasswordError:
         return Finding(PDF, "file_encrypted")
     except (pikepdf.PdfError, ValueError, RuntimeError, OSError):
-        return Finding(PDF, "file_damaged", "a PDF reader cannot make sense of it")
+        return Finding(PDF, "file_damaged", N_("a PDF reader cannot make sense of it"))
     try:
         if document.is_encrypted:
             return Finding(PDF, "file_encrypted")
@@ -66,8 +69,8 @@ def inspect_pdf(f: BinaryIO, size: int, budget: Budget) -> Finding:
         return Finding(PDF, "file_too_complex")
     except (pikepdf.PdfError, ValueError, RuntimeError, RecursionError) as exc:
         if "memory" in str(exc).lower() or "limit" in str(exc).lower():
-            return Finding(PDF, "file_compression_bomb", "its packed objects are far too big")
-        return Finding(PDF, "file_damaged", "a PDF reader cannot make sense of it")
+            return Finding(PDF, "file_compression_bomb", N_("its packed objects are far too big"))
+        return Finding(PDF, "file_damaged", N_("a PDF reader cannot make sense of it"))
     finally:
         document.close()
 
@@ -86,12 +89,12 @@ def _walk(document: pikepdf.Pdf, budget: Budget) -> Finding:
             break
     warnings = " ".join(document.get_warnings()).lower()
     if "memory" in warnings or "limit" in warnings:
-        return Finding(PDF, "file_compression_bomb", "its packed objects are far too big")
+        return Finding(PDF, "file_compression_bomb", N_("its packed objects are far too big"))
     for code in ("file_active_content", "file_embedded_files", "file_remote_content"):
         if code in found:
             return Finding(PDF, code, found[code])
     if "damaged" in warnings or "reconstruct" in warnings:  # qpdf rebuilt the xref table
-        return Finding(PDF, "file_damaged", "it is damaged, and had to be repaired to be read")
+        return Finding(PDF, "file_damaged", N_("it is damaged, and had to be repaired to be read"))
     return Finding(PDF)
 
 
@@ -128,9 +131,9 @@ def _dictionary(d: pikepdf.Dictionary, found: dict[str, str]) -> None:
     if not keys:  # most dictionaries: fonts, resources, page content (one C++ call each)
         return
     if "/JS" in keys or "/JavaScript" in keys:
-        found.setdefault("file_active_content", "JavaScript")
+        found.setdefault("file_active_content", N_("JavaScript"))
     if "/XFA" in keys:
-        found.setdefault("file_active_content", "an XFA form, which can run scripts")
+        found.setdefault("file_active_content", N_("an XFA form, which can run scripts"))
     if "/S" in keys:
         _action(d, found)
     subtype = _name(d.get("/Subtype")) if "/Subtype" in keys else None
@@ -146,7 +149,7 @@ def _dictionary(d: pikepdf.Dictionary, found: dict[str, str]) -> None:
         found.setdefault("file_embedded_files", "")
     for key in ("/OpenAction", "/AA"):
         if key in keys and _runs_uri(d.get(key)):
-            found.setdefault("file_active_content", "a web address it opens by itself")
+            found.setdefault("file_active_content", N_("a web address it opens by itself"))
 
 
 def _action(d: pikepdf.Dictionary, found: dict[str, str]) -> None:
@@ -158,9 +161,11 @@ def _action(d: pikepdf.Dictionary, found: dict[str, str]) -> None:
     elif action == "/URI":
         target = _text(d.get("/URI")).strip().lower()
         if target.startswith(("javascript:", "vbscript:", "data:")):
-            found.setdefault("file_active_content", "a link that runs a script")
+            found.setdefault("file_active_content", N_("a link that runs a script"))
         elif local_target(target):
-            found.setdefault("file_remote_content", "a link to a file on this or another computer")
+            found.setdefault(
+                "file_remote_content", N_("a link to a file on this or another computer")
+            )
 
 
 def _runs_uri(value: object, depth: int = 0) -> bool:

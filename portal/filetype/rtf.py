@@ -24,6 +24,7 @@ from typing import BinaryIO
 
 from portal.filetype.formats import RTF, field_problem, local_target
 from portal.filetype.limits import Budget, Finding, TooComplex
+from portal.i18n import N_
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)  # oletools' old pyparsing names
@@ -45,12 +46,12 @@ def inspect_rtf(f: BinaryIO, size: int, budget: Budget, inspect: Inspector) -> F
     data = f.read()
     try:
         if next(_control_words(data, b"obj"), None) is not None or _rtfobj_objects(data):
-            return Finding(RTF, "file_embedded_files", "an embedded object")
+            return Finding(RTF, "file_embedded_files", N_("an embedded object"))
         for count, at in enumerate(_control_words(data, b"template")):
             if count >= MAX_GROUPS:
                 return Finding(RTF, "file_too_complex")
             if _remote(_destination_text(data, at + len(b"\\template"), budget)):
-                return Finding(RTF, "file_remote_content", "a template on another server")
+                return Finding(RTF, "file_remote_content", N_("a template on another server"))
         for count, at in enumerate(_control_words(data, b"fldinst")):
             if count >= MAX_GROUPS:
                 return Finding(RTF, "file_too_complex")
