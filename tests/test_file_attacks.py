@@ -865,6 +865,59 @@ ROUND_TWO = {
 ATTACKS.update(ROUND_TWO)
 
 
+def _polyglot_odt_docx() -> bytes:
+    """An ODT that is also a docx (mimetype and [Content_Types].xml): Word opens the docx."""
+    src = zipfile.ZipFile(io.BytesIO(samples.odfpy_odt()))
+    word = zipfile.ZipFile(io.BytesIO(samples.word(_field(f"DDEAUTO {DDE_CMD}"))))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for info in src.infolist():
+            z.writestr(info, src.read(info))
+        for info in word.infolist():
+            if info.filename not in src.namelist():
+                z.writestr(info, word.read(info))
+    return out.getvalue()
+
+
+ROUND_TWO.update(
+    {
+        # found in the red team's folder of built files, beyond the report's list
+        "docx-field-ddeauto-after-switch": (
+            samples.word(_field(f"\\* MERGEFORMAT DDEAUTO {DDE_CMD}")),
+            "file_remote_content",
+        ),
+        "docx-field-ddeauto-zero-width-space": (
+            samples.word(_field(f"\u200bDDEAUTO {DDE_CMD}")),
+            "file_remote_content",
+        ),
+        "docx-template-http-without-target-mode": (
+            samples.word(settings_rels=_template_rel(mode="")),
+            "file_remote_content",
+        ),
+        "docx-dde-in-unreferenced-xml-part": (
+            samples.word(
+                extra={
+                    "customXml/item9.xml": (
+                        '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+                        f"<w:body>{_field(f'DDEAUTO {DDE_CMD}')}</w:body></w:document>"
+                    )
+                }
+            ),
+            "file_remote_content",
+        ),
+        "odt-docx-polyglot-dde": (_polyglot_odt_docx(), "file_remote_content"),
+        "odt-link-to-basic-macro": (
+            _odt_content(
+                f'<text:p {ODF_NS}><text:a xlink:href="vnd.sun.star.script:Standard.Module1.Main'
+                '?language=Basic&amp;location=document">click</text:a></text:p>'
+            ),
+            "file_active_content",
+        ),
+    }
+)
+ATTACKS.update(ROUND_TWO)
+
+
 def _name(case: str) -> str:
     return NAMES[case.split("-", 1)[0]]
 

@@ -7,6 +7,7 @@ reads "a program" or "an Excel spreadsheet (.xlsx)", never "application/x-dosexe
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -396,12 +397,33 @@ def nested_result(instruction: str, cached: str, name_position: bool) -> str:
     return COMPUTED_FIELD if name_position else cached
 
 
+MAX_LEADING_WORDS = 16
+
+
 def field_problem(instruction: str) -> str:
-    """Words for a field instruction that runs or fetches something, or ''."""
-    words = instruction.replace('"', " ").replace("'", " ").lstrip("\\ ").split(None, 1)
-    if words and words[0].startswith(COMPUTED_FIELD):
-        return FIELD_WORDS["import"]
-    return FIELD_WORDS.get(words[0].lower(), "") if words else ""
+    """Words for a field instruction that runs or fetches something, or ''.
+
+    Invisible format characters (zero-width spaces, joiners, direction marks) are dropped,
+    as Word drops them, and switches written before the field's name (``\\* MERGEFORMAT
+    DDEAUTO``) do not hide it: the leading switches, their arguments and the first word
+    after them are all judged.
+    """
+    text = "".join(c for c in instruction if unicodedata.category(c) != "Cf")
+    words = text.replace('"', " ").replace("'", " ").split(None, MAX_LEADING_WORDS)
+    switch = False
+    for word in words[:MAX_LEADING_WORDS]:
+        if word.startswith(COMPUTED_FIELD):
+            return FIELD_WORDS["import"]
+        name = word.lstrip("\\").lower()
+        if name in FIELD_WORDS:
+            return FIELD_WORDS[name]
+        if word.startswith("\\"):
+            switch = True
+        elif switch:
+            switch = False  # a switch's argument; the name may still follow
+        else:
+            break  # the field's name, and it is not one we refuse
+    return ""
 
 
 def local_target(target: str) -> bool:

@@ -175,7 +175,12 @@ def _classify(
     if "mimetype" in entries:
         declared = _read(zf, entries["mimetype"], 256, budget).decode("ascii", "replace").strip()
         if declared in ODF_TYPES:  # never forward an arbitrary string from the zip
-            return _inspect_odf(zf, entries, declared, budget)
+            odf = _inspect_odf(zf, entries, declared, budget)
+            if odf.problem or "[content_types].xml" not in entries:
+                return odf
+            # Also an OPC package: Word opens what LibreOffice does not see.
+            ooxml = _inspect_ooxml(zf, entries, budget, inspect)
+            return Finding(declared, ooxml.problem, ooxml.detail) if ooxml.problem else odf
     if "[content_types].xml" in entries:
         return _inspect_ooxml(zf, entries, budget, inspect)
     if _is_iwork(entries):
@@ -281,6 +286,9 @@ def _odf_problem(root: etree._Element) -> tuple[str, str] | None:
             return "file_macros", "a script written into the document"
         if name in ("dde-source", "dde-connection-decl", "dde-link"):
             return "file_remote_content", FIELD_WORDS["dde"]
+        href = _attributes(element).get("href", "").strip().lower()
+        if href.startswith(("vnd.sun.star.script:", "macro:")):  # a link that runs a macro
+            return "file_active_content", "a script it runs on an event"
         if name == "applet":
             return "file_active_content", "a script written into the document"
         if name in _ODF_LOADED:
@@ -380,7 +388,8 @@ def _active_parts(
                 if kind == "afchunk":
                     chunks.add(objects[-1])
     for name, info in entries.items():
-        if name.startswith(("word/", "xl/externallinks/")) and name.endswith(".xml"):
+        # Every XML part, not only word/: a part Word can be made to show need not live there.
+        if name.endswith(".xml") and name != "[content_types].xml":
             words = _field_problem(_parse(zf, info, budget))
             if words:
                 return "file_remote_content", words
@@ -438,7 +447,10 @@ def _relationships(
         attributes = _attributes(element)
         kind = attributes.get("type", "").strip().rstrip("/").rsplit("/", 1)[-1].lower()
         mode = attributes.get("targetmode", "").strip().lower()
-        yield kind, attributes.get("target", "").strip(), mode == "external"
+        target = attributes.get("target", "").strip()
+        # An absolute URL or a file path is fetched whatever TargetMode says (or omits).
+        external = mode == "external" or "://" in target or local_target(target)
+        yield kind, target, external
 
 
 def _resolve(rels_name: str, target: str) -> str:
