@@ -4,8 +4,11 @@ The zip directory is checked before any entry is read (entry count, declared siz
 names: ``..``, absolute paths and backslashes are refused). XML parts are read by lxml with
 entities, DTDs and network access off and a size bound per part; a part with a DOCTYPE is
 refused (OPC forbids them). Relationships are read as XML in whatever encoding they declare,
-fields are joined across runs before they are judged, and embedded files and altChunk parts
-are inspected as files of their own, by the same check.
+fields are joined across runs before they are judged (in every XML part), and the objects
+the relationships point at (oleObject, package, activeXControlBinary, aFChunk), wherever they
+live in the package, and every part whose bytes are an OLE or zip container, are inspected
+as files of their own, by the same check. ODF: every ``content.xml`` and ``styles.xml``,
+embedded objects' included, is read.
 """
 
 from __future__ import annotations

@@ -10,7 +10,12 @@ it is pure Python, too slow for the largest files within our time budget.
 
 Each ``{\\*\\template …}`` and ``\\fldinst`` group is then read as Word reads it (escaped and
 ``\\'hh`` / ``\\uN`` characters decoded, formatting dropped, nested fields replaced by their
-results), and a template on another server or a DDE / INCLUDE* / IMPORT field is refused.
+results), and a template on another server or a DDE / INCLUDE* / IMPORT / LINK / DATABASE
+field is refused. ``\\upr`` groups are read by their ``\\ud`` (Unicode) alternative, as Word
+reads them; a nested field counts by what Word computes (a ``QUOTE`` of text or character
+codes worked out), never by the result the file stored. A ``\\datastore`` is an OLE 1.0
+object like ``\\objdata``: Word's own (an MSXML reader's storage) is checked as a file of its
+own, any other is refused.
 Pictures and HYPERLINK fields are what CVs have, and stay fine.
 """
 
