@@ -965,6 +965,49 @@ GOOD = {
 }
 
 
+def _word_datastore() -> bytes:
+    """What Word 2007+ writes at the end of every RTF: an MSXML reader's (empty) storage."""
+    storage = samples.ole2({}, root_clsid=bytes.fromhex("e0af8e81d2c4d211a0ca00c04f8edf00"))
+    return _rtf("{\\*\\datastore " + _ole1("Msxml2.SAXXMLReader.6.0", storage).hex() + "}Jane")
+
+
+GOOD.update(
+    {
+        "rtf-with-words-own-datastore": (_word_datastore, "cv.rtf", RTF, "CV"),
+        "docx-fields-with-switches-nesting-and-embed": (
+            lambda: samples.word(
+                _field("PAGE \\* MERGEFORMAT")
+                + _field('QUOTE "Jane Doe"')
+                + _field(" EMBED Excel.Sheet.12 ")
+                + "<w:p>"
+                + _fc("begin")
+                + _it(' IF 1 = 1 "')
+                + _fc("begin")
+                + _it(" DATE ")
+                + _fc("separate")
+                + "<w:r><w:t>today</w:t></w:r>"
+                + _fc("end")
+                + _it('" "x" ')
+                + _fc("end")
+                + "</w:p>"
+            ),
+            "cv.docx",
+            DOCX,
+            "CV",
+        ),
+        "rtf-nested-field-as-argument": (
+            lambda: _rtf(
+                '{\\field{\\*\\fldinst IF 1 = 1 "{\\field{\\*\\fldinst DATE}{\\fldrslt today}}" "x"}'
+                "{\\fldrslt today}}"
+            ),
+            "cv.rtf",
+            RTF,
+            "CV",
+        ),
+    }
+)
+
+
 # --------------------------------------------------------------------------- unit tests
 
 
