@@ -7,6 +7,7 @@ reads "a program" or "an Excel spreadsheet (.xlsx)", never "application/x-dosexe
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -368,13 +369,68 @@ FIELD_WORDS = {
     "includetext": N_("a field that fetches text from elsewhere"),
     "include": N_("a field that fetches text from elsewhere"),
     "import": N_("a field that imports a file from elsewhere"),
+    # Word's other fields that load another file when updated: LINK (\\a updates on open),
+    # DATABASE (a query against a file or server), RD (a document read for an index or
+    # table of contents). EMBED only names an object stored in the file, which is inspected
+    # as a file of its own; AUTOTEXT reads the template's own entries.
+    "link": N_("a field that imports a file from elsewhere"),
+    "database": N_("a field that imports a file from elsewhere"),
+    "rd": N_("a field that imports a file from elsewhere"),
 }
+# A field whose name is the result of a field inside it, other than a QUOTE we can work out:
+# its stored result is only what the last program to save the file wrote there.
+COMPUTED_FIELD = "\ufffc"
+MAX_QUOTE_CODES = 64
+
+
+def quote_value(instruction: str) -> str | None:
+    """What a QUOTE field evaluates to (its quoted text, or the characters its numeric codes
+    stand for: ``QUOTE 68 68 69`` is ``DDE``), or None for any other field."""
+    words = instruction.strip().split(None, 1)
+    if not words or words[0].lower() != "quote":
+        return None
+    rest = words[1] if len(words) > 1 else ""
+    codes = rest.split()
+    if codes and len(codes) <= MAX_QUOTE_CODES and all(c.isdigit() and len(c) <= 6 for c in codes):
+        return "".join(chr(int(c) % 0x110000) for c in codes)
+    return rest.strip().strip('"')
+
+
+def nested_result(instruction: str, cached: str, name_position: bool) -> str:
+    """The text a nested field gives its parent's instruction, as Word computes it."""
+    value = quote_value(instruction)
+    if value is not None:
+        return value
+    return COMPUTED_FIELD if name_position else cached
+
+
+MAX_LEADING_WORDS = 16
 
 
 def field_problem(instruction: str) -> str:
-    """Words for a field instruction that runs or fetches something, or ''."""
-    words = instruction.replace('"', " ").replace("'", " ").lstrip("\\ ").split(None, 1)
-    return FIELD_WORDS.get(words[0].lower(), "") if words else ""
+    """Words for a field instruction that runs or fetches something, or ''.
+
+    Invisible format characters (zero-width spaces, joiners, direction marks) are dropped,
+    as Word drops them, and switches written before the field's name (``\\* MERGEFORMAT
+    DDEAUTO``) do not hide it: the leading switches, their arguments and the first word
+    after them are all judged.
+    """
+    text = "".join(c for c in instruction if unicodedata.category(c) != "Cf")
+    words = text.replace('"', " ").replace("'", " ").split(None, MAX_LEADING_WORDS)
+    switch = False
+    for word in words[:MAX_LEADING_WORDS]:
+        if word.startswith(COMPUTED_FIELD):
+            return FIELD_WORDS["import"]
+        name = word.lstrip("\\").lower()
+        if name in FIELD_WORDS:
+            return FIELD_WORDS[name]
+        if word.startswith("\\"):
+            switch = True
+        elif switch:
+            switch = False  # a switch's argument; the name may still follow
+        else:
+            break  # the field's name, and it is not one we refuse
+    return ""
 
 
 def local_target(target: str) -> bool:

@@ -78,13 +78,17 @@ def inspect_pdf(f: BinaryIO, size: int, budget: Budget) -> Finding:
 def _walk(document: pikepdf.Pdf, budget: Budget) -> Finding:
     """Look at every dictionary of every object and report the worst thing found."""
     found: dict[str, str] = {}
+    uri = document.Root.get("/URI")
+    base = _text(uri.get("/Base")) if isinstance(uri, pikepdf.Dictionary) else ""
+    if local_target(base):  # every relative link of the document resolves against it
+        found["file_remote_content"] = "a link to a file on this or another computer"
     objects = document.objects  # resolving these decodes the object streams
     for count, obj in enumerate(objects):
         if count % 512 == 0:
             budget.tick()
         if count > MAX_OBJECTS:
             return Finding(PDF, "file_too_complex")
-        _look(obj, found)
+        _look(obj, found, base)
         if "file_active_content" in found:
             break
     warnings = " ".join(document.get_warnings()).lower()
@@ -98,7 +102,7 @@ def _walk(document: pikepdf.Pdf, budget: Budget) -> Finding:
     return Finding(PDF)
 
 
-def _look(obj: object, found: dict[str, str]) -> None:
+def _look(obj: object, found: dict[str, str], base: str = "") -> None:
     """Check one object and the direct dictionaries and arrays inside it."""
     stack = [obj]
     while stack:
@@ -106,7 +110,7 @@ def _look(obj: object, found: dict[str, str]) -> None:
         if isinstance(item, pikepdf.Stream):
             item = item.stream_dict
         if isinstance(item, pikepdf.Dictionary):
-            _dictionary(item, found)
+            _dictionary(item, found, base)
             values = item.values()
         elif isinstance(item, pikepdf.Array):
             values = list(item)
@@ -126,7 +130,7 @@ _INTERESTING = frozenset(
 )
 
 
-def _dictionary(d: pikepdf.Dictionary, found: dict[str, str]) -> None:
+def _dictionary(d: pikepdf.Dictionary, found: dict[str, str], base: str) -> None:
     keys = _INTERESTING.intersection(d.keys())
     if not keys:  # most dictionaries: fonts, resources, page content (one C++ call each)
         return
@@ -135,7 +139,7 @@ def _dictionary(d: pikepdf.Dictionary, found: dict[str, str]) -> None:
     if "/XFA" in keys:
         found.setdefault("file_active_content", N_("an XFA form, which can run scripts"))
     if "/S" in keys:
-        _action(d, found)
+        _action(d, found, base)
     subtype = _name(d.get("/Subtype")) if "/Subtype" in keys else None
     if subtype in _ACTIVE_SUBTYPES:
         found.setdefault("file_active_content", _ACTIVE_SUBTYPES[subtype])
@@ -152,14 +156,14 @@ def _dictionary(d: pikepdf.Dictionary, found: dict[str, str]) -> None:
             found.setdefault("file_active_content", N_("a web address it opens by itself"))
 
 
-def _action(d: pikepdf.Dictionary, found: dict[str, str]) -> None:
+def _action(d: pikepdf.Dictionary, found: dict[str, str], base: str) -> None:
     action = _name(d.get("/S"))
     if action in _RUNS_CODE:
         found.setdefault("file_active_content", _RUNS_CODE[action])
     elif action in _OPENS_ELSEWHERE:
         found.setdefault("file_active_content", _OPENS_ELSEWHERE[action])
     elif action == "/URI":
-        target = _text(d.get("/URI")).strip().lower()
+        target = _resolved(_text(d.get("/URI")), base).lower()
         if target.startswith(("javascript:", "vbscript:", "data:")):
             found.setdefault("file_active_content", N_("a link that runs a script"))
         elif local_target(target):
@@ -186,10 +190,23 @@ def _runs_uri(value: object, depth: int = 0) -> bool:
 
 
 def _text(value: object) -> str:
-    """A PDF string or name as text ('' for anything else)."""
+    """A PDF string or name as a reader shows it: text strings decoded (UTF-16 with a byte
+    order mark, or PDFDocEncoding), control characters and spaces around it dropped."""
     if isinstance(value, pikepdf.String):
-        return bytes(value).decode("latin-1")
-    return str(value) if isinstance(value, pikepdf.Name) else ""
+        text = str(value)  # qpdf decodes UTF-16 (FE FF), UTF-8 (EF BB BF) and PDFDocEncoding
+    elif isinstance(value, pikepdf.Name):
+        text = str(value)
+    else:
+        return ""
+    return "".join(c for c in text if c.isprintable() or c == " ").strip()
+
+
+def _resolved(target: str, base: str) -> str:
+    """A URI as a reader follows it: relative ones against the catalog's /URI /Base."""
+    head = target.split("/", 1)[0]
+    if base and ":" not in head and not target.startswith(("\\\\", "//")):
+        return base + target
+    return target
 
 
 def _name(value: object) -> str | None:
