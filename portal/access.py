@@ -113,7 +113,9 @@ def _resolve() -> Principal | None:
             embed=s,
         )
     email = session.get("staff")
-    stored = current_app.config["STAFF_ACCOUNTS"].get(email) if email else None
+    if not isinstance(email, str):
+        return None
+    stored = current_app.config["STAFF_ACCOUNTS"].get(email)
     # A removed account, or a changed password, ends the sessions started before.
     if stored is None or session.get("credential") != _credential(stored):
         return None

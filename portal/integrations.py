@@ -142,7 +142,12 @@ def _read(integration_id: str) -> Integration:
     tool = (data.get("tool") or {}).get("label") or integration_id.split(":")[0]
     org = (data.get("end_user") or {}).get("organization_name") or ""
     status = data.get("status") or "UNKNOWN"
-    base = {"id": integration_id, "tool": tool, "organization": org, "status": status}
+    base: dict[str, Any] = {
+        "id": integration_id,
+        "tool": tool,
+        "organization": org,
+        "status": status,
+    }
     if status != "ACTIVE":
         reason = f"The connection to {tool} is {status.lower()}: the customer must reconnect it in Kombo."
         return Integration(**base, upload_available=False, reason=reason)

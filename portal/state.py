@@ -289,7 +289,7 @@ class RedisStore:
     def take_slot(self, name: str, limit: int, ttl: float) -> str | None:
         now = time.time()
         token = secrets.token_hex(8)
-        args = [now, now + ttl, limit, token, _ms(ttl)]
+        args: list[float | int | str] = [now, now + ttl, limit, token, _ms(ttl)]
         return token if self._take(keys=[self._k("slots:" + name)], args=args) else None
 
     def give_slot(self, name: str, token: str) -> None:

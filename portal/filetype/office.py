@@ -205,7 +205,7 @@ def _parse(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: Budget) -> etree.
         root = etree.fromstring(data, _parser())  # noqa: S320 - the parser is hardened
     except (etree.XMLSyntaxError, ValueError) as exc:
         raise _BadPart(f"a damaged part ({_short(info.filename)})") from exc
-    if root.getroottree().docinfo.doctype:
+    if root.getroottree().docinfo.doctype:  # type: ignore[union-attr]  # lxml-stubs: a DocInfo
         raise _BadPart(f"a part with a document type declaration ({_short(info.filename)})")
     return root
 
@@ -221,7 +221,7 @@ def _local(tag: object) -> str:
 
 def _attributes(element: etree._Element) -> dict[str, str]:
     """Attributes by lower-case local name (namespaces and case do not change meaning here)."""
-    return {_local(k): v for k, v in element.attrib.items()}
+    return {_local(k): str(v) for k, v in element.attrib.items()}
 
 
 # --------------------------------------------------------------------------- ODF
