@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import socket
 import time
 
 import pytest
@@ -13,6 +12,7 @@ import samples
 from conftest import SANDBOX_KEY
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import free_port
 
 from portal.kombo import (
     KomboBadResponse,
@@ -356,9 +356,7 @@ def test_a_read_retries_after_a_timeout(fast_kombo, sandbox):
 
 
 def test_unreachable_kombo_is_a_connection_error():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # closed again: nothing listens there
+    port = free_port()  # closed again: nothing listens there
     client = KomboClient("k", base_url=f"http://127.0.0.1:{port}/v1", timeouts=FAST)
     with pytest.raises(KomboConnectionError) as info:
         client.add_application_attachment(
@@ -630,9 +628,7 @@ def test_error_classification_properties(kombo, sandbox, fault, expected):
 
 
 def test_connection_errors_are_classified(sandbox):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     client = KomboClient("k", base_url=f"http://127.0.0.1:{port}/v1", timeouts=FAST, sleep=Sleeps())
     with pytest.raises(KomboConnectionError) as info:
         client.list_jobs("x:y")

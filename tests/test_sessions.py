@@ -599,9 +599,9 @@ def test_a_changed_password_ends_the_sessions_started_with_the_old_one(sandbox, 
 
 
 def test_an_unreachable_store_is_a_clear_503(sandbox):
-    from daemons import bound_port
+    from support import free_port
 
-    nothing = f"redis://127.0.0.1:{bound_port()}/0"  # nothing listens there
+    nothing = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
     server = ServerThread(create_app(portal_config(sandbox, REDIS_URL=nothing))).start()
     try:
         assert requests.get(f"{server.url}/healthz", timeout=10).status_code == 200
