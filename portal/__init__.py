@@ -36,6 +36,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         guard,
         health,
         integrations,
+        kombo_app,
         logs,
         metrics,
         pages,
@@ -45,6 +46,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
 
     state.init_app(app)
+    kombo_app.init_app(app)
     integrations.init_app(app)
     access.init_app(app)
     security.init_app(app)

@@ -17,8 +17,8 @@ from flask import current_app
 
 from portal.access import Principal
 from portal.errors import PortalError
-from portal.integrations import get_kombo
 from portal.kombo import Page, is_kombo_id
+from portal.kombo_app import get_kombo
 
 log = logging.getLogger(__name__)
 

@@ -29,8 +29,8 @@ from portal import filetype, guard, idempotency, integrations, metrics, tokens
 from portal.access import Principal
 from portal.applications import Application, other_applications
 from portal.errors import PortalError, from_kombo
-from portal.integrations import get_kombo
 from portal.kombo import KomboError
+from portal.kombo_app import get_kombo
 from portal.names import display_name
 from portal.state import get_store
 
