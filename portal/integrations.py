@@ -19,6 +19,7 @@ from typing import Any
 from flask import Flask, current_app
 
 from portal import filetype
+from portal.errors import from_kombo
 from portal.kombo import KomboError
 from portal.kombo_app import get_kombo
 
@@ -222,6 +223,4 @@ def _types(restrictions: dict[str, Any] | None) -> list[dict[str, Any]]:
 
 
 def _why(err: KomboError) -> str:
-    from portal.errors import from_kombo
-
     return from_kombo(err).message

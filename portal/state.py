@@ -22,6 +22,7 @@ import threading
 import time
 from typing import Any, Protocol
 
+import redis
 from flask import Flask, current_app
 
 
@@ -254,8 +255,6 @@ class RedisStore:
     shared = True
 
     def __init__(self, url: str, prefix: str = "portal:") -> None:
-        import redis
-
         self.prefix = prefix
         self._redis = redis.Redis.from_url(
             url, decode_responses=True, socket_timeout=5, socket_connect_timeout=3

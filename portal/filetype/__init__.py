@@ -99,14 +99,6 @@ class Accepted:
 # --------------------------------------------------------------------------- public API
 
 
-def detect(fileobj: BinaryIO) -> str | None:
-    """Return the upload's real MIME type after refinement, or None when undecidable."""
-    try:
-        return _detect.inspect(fileobj, size_of(fileobj), Budget()).mime
-    finally:
-        fileobj.seek(0)
-
-
 def check_upload(
     fileobj: BinaryIO,
     *,
