@@ -9,6 +9,7 @@ and the servers they start import the mutant), so the worktree is never edited.
     python tests/mutate.py tokens access          # some modules
     python tests/mutate.py --sample 30 --seed 1   # a seeded random sample per module
     python tests/mutate.py --list tokens          # the mutants, without running them
+    python tests/mutate.py filetype --only portal/filetype/rtf.py:120 --tests tests/test_filetype.py
 
 The test selection per module (MODULES) is narrow on purpose: this machine has two cores.
 """
@@ -129,15 +130,30 @@ def mutants(path: str) -> list[tuple[str, int, str, str]]:
     return found
 
 
-def run(name: str, sample: int | None, seed: int) -> tuple[int, int, list[str]]:
+def run(
+    name: str,
+    sample: int | None,
+    seed: int,
+    only: list[str] | None = None,
+    tests: list[str] | None = None,
+) -> tuple[int, int, list[str]]:
     """Run one module's mutants on a copy of the tree; (killed, total, survivors)."""
-    files, tests = MODULES[name]
+    files, default_tests = MODULES[name]
+    tests = tests or default_tests
     todo = [m for f in files for m in mutants(f)]
+    if only:
+        todo = [m for m in todo if f"{m[0]}:{m[1]}" in only]
     if sample is not None and sample < len(todo):
         todo = sorted(random.Random(seed).sample(todo, sample), key=lambda m: (m[0], m[1]))
     killed, survivors = 0, []
     with tempfile.TemporaryDirectory(prefix="mutate-") as tmp:
-        work = pathlib.Path(tmp) / "tree"
+        work = pathlib.Path(tmp) / "run" / "tree"
+        # The tests look for the third-party corpus beside the checkout (../shared/mime-corpus):
+        # without this link they would skip the corpus cases and spare some mutants.
+        shared = next((p / "shared" for p in root.parents if (p / "shared").is_dir()), None)
+        work.parent.mkdir()
+        if shared is not None:
+            (work.parent / "shared").symlink_to(shared)
         shutil.copytree(
             root,
             work,
@@ -177,6 +193,10 @@ def main() -> int:
     ap.add_argument("--sample", type=int, help="a random sample of this many mutants per module")
     ap.add_argument("--seed", type=int, default=15)
     ap.add_argument("--list", action="store_true", help="print the mutants, run nothing")
+    ap.add_argument(
+        "--only", nargs="+", metavar="PATH:LINE", help="just the mutants on these lines"
+    )
+    ap.add_argument("--tests", nargs="+", help="other tests to run (default: the module's)")
     a = ap.parse_args()
     if unknown := set(a.modules) - set(MODULES):
         ap.error(f"unknown module {', '.join(sorted(unknown))}")
@@ -187,7 +207,7 @@ def main() -> int:
             for path, line, what, _ in (m for f in MODULES[name][0] for m in mutants(f)):
                 print(f"{path}:{line} {what}")
             continue
-        results[name] = run(name, a.sample, a.seed)
+        results[name] = run(name, a.sample, a.seed, a.only, a.tests)
     for name, (killed, total, survivors) in results.items():
         rate = 100 * killed / total if total else 100.0
         print(f"{name}: {killed} of {total} killed ({rate:.0f}%)")

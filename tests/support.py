@@ -3,11 +3,13 @@ raw HTTP reads. Fixtures live in conftest.py; these are plain functions."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -84,3 +86,11 @@ def raw_get(
     if fields.get("transfer-encoding", "").lower() == "chunked":
         return status, fields, body, body.endswith(b"0\r\n\r\n")
     return status, fields, body, True  # ends at close: the framing cannot tell
+
+
+@contextlib.contextmanager
+def raises_exactly(kind: type[BaseException], match: str | None = None) -> Iterator[Any]:
+    """pytest.raises that refuses subclasses: the test says which error it means."""
+    with pytest.raises(kind, match=match) as info:
+        yield info
+    assert type(info.value) is kind, f"{type(info.value).__name__} raised, {kind.__name__} expected"

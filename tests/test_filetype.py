@@ -1213,3 +1213,71 @@ def test_clean_filename_properties(name: str, content_type: str) -> None:
     assert cleaned == cleaned.strip()
     assert clean_filename(cleaned, content_type) == cleaned
     cleaned.encode("utf-8")  # always encodable: no lone surrogates
+
+
+# ------------------------------------------- pinned by the mutation run (tests/mutate.py filetype)
+
+
+def test_a_jpeg_restart_marker_between_segments_is_walked_over(tmp_path: Path) -> None:
+    # RSTn markers have no length field: read as a segment, the walk would jump off the end.
+    data = JPEG_BYTES[:2] + b"\xff\xd0" + JPEG_BYTES[2:]
+    assert _check(tmp_path, data, "photo.jpg").content_type == JPEG
+
+
+def _noisy_jpeg() -> bytes:
+    from PIL import Image
+
+    rnd = random.Random(15)
+    pixels = bytes(rnd.randrange(256) for _ in range(64 * 64 * 3))
+    out = io.BytesIO()
+    Image.frombytes("RGB", (64, 64), pixels).save(out, "JPEG", quality=95)
+    return out.getvalue()
+
+
+def test_a_jpeg_with_stuffed_ff_bytes_in_its_scan_is_whole(tmp_path: Path) -> None:
+    # FF 00 inside scan data is an escaped byte, not a marker: the picture ends at its EOI.
+    data = _noisy_jpeg()
+    assert b"\xff\x00" in data
+    assert _check(tmp_path, data, "photo.jpg").content_type == JPEG
+    refused = _refusal(tmp_path, data + b"PK\x03\x04 trailing payload", "photo.jpg")
+    assert refused.code == "file_damaged"
+
+
+def test_types_we_do_not_take_are_named_in_words() -> None:
+    from portal.filetype.formats import XLSX, describe
+
+    assert describe(XLSX) == "an Excel spreadsheet (.xlsx)"
+    assert describe("text/html") == "a web page (HTML)"
+    assert describe("video/mp4") == "a video we do not take"
+
+
+def test_an_archive_inside_a_document_is_refused(tmp_path: Path) -> None:
+    inner = _zip({"notes.txt": b"hello"})
+    data = _zip(
+        {
+            "[Content_Types].xml": _content_types(),
+            "_rels/.rels": RELS,
+            "word/document.xml": DOCUMENT,
+            "word/embeddings/package.zip": inner,
+        }
+    )
+    refused = _refusal(tmp_path, data, "cv.docx", attachment_type="CV")
+    assert refused.code == "file_embedded_files"
+    assert "an archive inside it: package.zip" in str(refused)
+
+
+RTF_HEAD = rb"{\rtf1\ansi{\fonttbl{\f0 Arial;}}\f0 Hello "
+
+
+@pytest.mark.parametrize(
+    "instruction",
+    [
+        rb'{\b INCLUDEPICTURE} "http://evil.example/x.png"',  # the URL after a nested group
+        rb'INCLUDEPIC\b TURE "http://evil.example/x.png"',  # a control word and its space
+    ],
+    ids=["nested-group", "control-word"],
+)
+def test_an_rtf_field_is_read_as_word_reads_it(tmp_path: Path, instruction: bytes) -> None:
+    data = RTF_HEAD + rb"{\field{\*\fldinst " + instruction + rb"}{\fldrslt x}}}"
+    refused = _refusal(tmp_path, data, "cv.rtf", attachment_type="CV")
+    assert refused.code == "file_remote_content"
