@@ -113,13 +113,11 @@ def _resolve() -> Principal | None:
             embed=s,
         )
     email = session.get("staff")
-    if not isinstance(email, str):
-        return None
-    stored = current_app.config["STAFF_ACCOUNTS"].get(email)
+    stored = current_app.config["STAFF_ACCOUNTS"].get(email) if email else None
     # A removed account, or a changed password, ends the sessions started before.
     if stored is None or session.get("credential") != _credential(stored):
         return None
-    return Principal("staff", email, frozenset(current_app.config["INTEGRATIONS"]))
+    return Principal("staff", str(email), frozenset(current_app.config["INTEGRATIONS"]))
 
 
 def _credential(password_hash: str) -> str:
