@@ -1272,12 +1272,19 @@ RTF_HEAD = rb"{\rtf1\ansi{\fonttbl{\f0 Arial;}}\f0 Hello "
 @pytest.mark.parametrize(
     "instruction",
     [
-        rb'{\b INCLUDEPICTURE} "http://evil.example/x.png"',  # the URL after a nested group
+        rb'{\b INCLUDEPIC}TURE "http://evil.example/x.png"',  # the name goes on after a group
         rb'INCLUDEPIC\b TURE "http://evil.example/x.png"',  # a control word and its space
+        rb'INCLUDEPICTURE\b"http://evil.example/x.png"',  # a control word without a space
     ],
-    ids=["nested-group", "control-word"],
+    ids=["nested-group", "control-word", "control-word-no-space"],
 )
 def test_an_rtf_field_is_read_as_word_reads_it(tmp_path: Path, instruction: bytes) -> None:
     data = RTF_HEAD + rb"{\field{\*\fldinst " + instruction + rb"}{\fldrslt x}}}"
     refused = _refusal(tmp_path, data, "cv.rtf", attachment_type="CV")
     assert refused.code == "file_remote_content"
+
+
+def test_an_rtf_field_instruction_ends_at_its_group(tmp_path: Path) -> None:
+    # The result text shown in the document is not part of the instruction.
+    data = RTF_HEAD + rb"{\field{\*\fldinst }{\fldrslt INCLUDEPICTURE}}}"
+    assert _check(tmp_path, data, "cv.rtf", attachment_type="CV").content_type == RTF
