@@ -1224,6 +1224,17 @@ def test_a_jpeg_restart_marker_between_segments_is_walked_over(tmp_path: Path) -
     assert _check(tmp_path, data, "photo.jpg").content_type == JPEG
 
 
+def test_a_jpeg_with_restart_intervals_is_whole(tmp_path: Path) -> None:
+    # RSTn markers inside scan data belong to the scan: the picture goes on after them.
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 120, 40)).save(out, "JPEG", restart_marker_blocks=1)
+    data = out.getvalue()
+    assert b"\xff\xd1" in data
+    assert _check(tmp_path, data, "photo.jpg").content_type == JPEG
+
+
 def _noisy_jpeg() -> bytes:
     from PIL import Image
 
