@@ -1299,3 +1299,14 @@ def test_an_rtf_field_instruction_ends_at_its_group(tmp_path: Path) -> None:
     # The result text shown in the document is not part of the instruction.
     data = RTF_HEAD + rb"{\field{\*\fldinst }{\fldrslt INCLUDEPICTURE}}}"
     assert _check(tmp_path, data, "cv.rtf", attachment_type="CV").content_type == RTF
+
+
+def test_a_zip64_directory_is_counted_from_its_zip64_record(tmp_path: Path) -> None:
+    # Over 65,535 entries the classic end record says 0xFFFF; the real count is in the zip64 one.
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zf:
+        for i in range(70_000):
+            zf.writestr(f"{i}", b"")
+    refused = _refusal(tmp_path, out.getvalue(), "cv.docx", attachment_type="CV")
+    assert refused.code == "file_compression_bomb"
+    assert "70000 entries" in str(refused)
