@@ -37,6 +37,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         health,
         i18n,
         integrations,
+        kombo_app,
         logs,
         metrics,
         pages,
@@ -48,6 +49,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     state.init_app(app)
     i18n.init_app(app)
+    kombo_app.init_app(app)
     integrations.init_app(app)
     access.init_app(app)
     security.init_app(app)

@@ -121,7 +121,7 @@ def _resolve() -> Principal | None:
     # A removed account, or a changed password, ends the sessions started before.
     if stored is None or session.get("credential") != _credential(stored):
         return None
-    return Principal("staff", email, frozenset(current_app.config["INTEGRATIONS"]))
+    return Principal("staff", str(email), frozenset(current_app.config["INTEGRATIONS"]))
 
 
 def _credential(password_hash: str) -> str:

@@ -64,21 +64,14 @@ def list_jobs(p: Principal, iid: str) -> Any:
 @require("list")
 def list_applications(p: Principal, iid: str) -> Any:
     """Applications by ?email= (exact), by ?job_id=, or the most recent; paged by ?cursor=."""
-    email, job_id, cursor = (
-        request.args.get("email"),
-        request.args.get("job_id"),
-        request.args.get("cursor"),
+    args = request.args
+    found = applications.search(
+        p, iid, email=args.get("email"), job_id=args.get("job_id"), cursor=args.get("cursor")
     )
-    if email:
-        found, nxt, mode = applications.by_email(p, iid, email), None, "email"
-    elif job_id:
-        (found, nxt), mode = applications.by_job(p, iid, job_id, cursor), "job"
-    else:
-        (found, nxt), mode = applications.recent(p, iid, cursor), "recent"
     return {
-        "applications": [a.public() for a in found],
-        "next": nxt,
-        "searched_by": mode,
+        "applications": [a.public() for a in found.applications],
+        "next": found.next,
+        "searched_by": found.mode,
         "help": applications.SEARCH_HELP,
     }
 

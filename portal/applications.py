@@ -9,7 +9,7 @@ the principal's integration, which is what ties an id to a tenant.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,8 +18,8 @@ from flask_babel import lazy_gettext as _l
 
 from portal.access import Principal
 from portal.errors import PortalError
-from portal.integrations import get_kombo
 from portal.kombo import Page, is_kombo_id
+from portal.kombo_app import get_kombo
 
 log = logging.getLogger(__name__)
 
@@ -259,6 +259,40 @@ def jobs(
         for j in page.results
     ]
     return found, page.next
+
+
+@dataclass(frozen=True)
+class Search:
+    """One search of an integration: applications (or, on the page, jobs) and the next cursor."""
+
+    mode: str  # "email", "job", "recent", or "jobs" (jobs matching a part of their name)
+    applications: list[Application] = field(default_factory=list)
+    next: str | None = None
+    jobs: list[dict[str, Any]] = field(default_factory=list)
+
+
+def search(
+    principal: Principal,
+    integration_id: str,
+    *,
+    email: str | None = None,
+    job_id: str | None = None,
+    cursor: str | None = None,
+    job_query: str | None = None,
+) -> Search:
+    """By exact e-mail, else jobs whose name has `job_query` (when given and no job is chosen),
+    else a job's applications, else the most recent; the page and the API both ask this."""
+    if email:
+        return Search("email", by_email(principal, integration_id, email))
+    if job_query is not None and not job_id:
+        # Kombo's cursor is kept, so every open job is reachable without typing.
+        found_jobs, nxt = jobs(integration_id, job_query, cursor)
+        return Search("jobs", next=nxt, jobs=found_jobs)
+    if job_id:
+        found, nxt = by_job(principal, integration_id, job_id, cursor)
+        return Search("job", found, nxt)
+    found, nxt = recent(principal, integration_id, cursor)
+    return Search("recent", found, nxt)
 
 
 NOT_FOUND = _l("That application does not exist or you have no access to it.")

@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, BinaryIO, cast
 
 import requests
 from flask import Flask, Request, current_app, url_for
@@ -31,8 +31,8 @@ from portal.access import Principal
 from portal.applications import Application, other_applications
 from portal.errors import PortalError, from_kombo
 from portal.i18n import lazy_join
-from portal.integrations import get_kombo
 from portal.kombo import KomboError
+from portal.kombo_app import get_kombo
 from portal.names import display_name
 from portal.state import get_store
 
@@ -211,7 +211,7 @@ def upload(
         )
     try:
         accepted = filetype.check_upload(
-            file.stream,
+            cast(BinaryIO, file.stream),  # Werkzeug types it IO[bytes]: a spooled file or BytesIO
             filename=file.filename or "",
             attachment_type=type_,
             restrictions=integration.restrictions,
@@ -333,7 +333,7 @@ def _snapshot(integration_id: str, app: Application) -> set[str] | None:
     except KomboError as err:
         log.info("no snapshot before upload: %r", err)
         return None
-    return {a.get("id") for a in items if isinstance(a.get("id"), str)}
+    return {a["id"] for a in items if isinstance(a.get("id"), str)}
 
 
 def _reconcile(

@@ -40,7 +40,7 @@ def create_partner_app() -> Flask:
     def token() -> Any:
         body = request.get_json(silent=True) or {}
         iid = body.get("integration_id")
-        if iid not in integrations:
+        if not isinstance(iid, str) or iid not in integrations:
             abort(400)
         return {
             "token": mint_embed_token(

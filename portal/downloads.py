@@ -29,7 +29,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from portal import metrics
 from portal.attachments import fetch
 from portal.errors import PortalError
-from portal.integrations import get_kombo
+from portal.kombo_app import get_kombo
 from portal.names import disposition
 
 log = logging.getLogger(__name__)

@@ -7,8 +7,12 @@ in flight per integration in all, counted in the shared store (portal/guard.py).
 The figures behind these numbers are in the README's Performance section.
 """
 
+import contextlib
+import ctypes
+import glob
 import os
 import re
+import tempfile
 
 from gunicorn.glogging import Logger
 
@@ -53,9 +57,6 @@ def _limit_malloc_arenas() -> None:
     mark: with 16 threads, libmagic's 7 MiB read buffer alone kept ~100 MB resident per worker.
     Two arenas keep memory flat (measured: 46 -> 16 MB above idle at 50 MB uploads). Set in the
     master, before fork, so every worker inherits it."""
-    import contextlib
-    import ctypes
-
     with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to tune
         ctypes.CDLL("libc.so.6").mallopt(-8, 2)  # -8 is M_ARENA_MAX
 
@@ -93,7 +94,7 @@ def _no_server_header() -> None:
     def default_headers(self):  # noqa: ANN001, ANN202
         return [line for line in original(self) if not line.startswith("Server:")]
 
-    wsgi.Response.default_headers = default_headers
+    wsgi.Response.default_headers = default_headers  # type: ignore[method-assign]  # the point
 
 
 _no_server_header()
@@ -103,9 +104,6 @@ def _metrics_dir() -> None:
     """prometheus-client's multi-process mode: each worker writes its samples to files in one
     folder and /metrics adds them up. Set before any worker imports prometheus_client; a
     folder given by the operator is emptied first (old workers' files would count twice)."""
-    import glob
-    import tempfile
-
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if folder:
         os.makedirs(folder, exist_ok=True)

@@ -13,8 +13,8 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app
 
-from portal.integrations import get_kombo
 from portal.kombo import KomboError
+from portal.kombo_app import get_kombo
 from portal.state import get_store
 
 bp = Blueprint("health", __name__)

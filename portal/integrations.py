@@ -1,4 +1,4 @@
-"""The integrations this portal serves: the Kombo client, and each ATS's details and limits.
+"""The integrations this portal serves: each ATS's details and limits.
 
 Kombo has no "list integrations" endpoint, so the deployment names its
 integrations (PORTAL_INTEGRATIONS) and we ask Kombo for each one's label,
@@ -20,7 +20,9 @@ from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 
 from portal import filetype
-from portal.kombo import KomboClient, KomboError, Timeouts
+from portal.errors import from_kombo
+from portal.kombo import KomboError
+from portal.kombo_app import get_kombo
 
 log = logging.getLogger(__name__)
 
@@ -78,23 +80,9 @@ class TTLCache:
 
 
 def init_app(app: Flask) -> None:
-    """Build the Kombo client and the cache from configuration."""
-    c = app.config
-    timeouts = Timeouts(
-        read=float(c["KOMBO_READ_TIMEOUT"]), write_read=float(c["KOMBO_WRITE_TIMEOUT"])
-    )
-    app.extensions["portal.kombo"] = KomboClient(
-        c["KOMBO_API_KEY"],
-        base_url=c["KOMBO_BASE_URL"],
-        timeouts=timeouts,
-        download_hosts=frozenset(c["KOMBO_DOWNLOAD_HOSTS"]),
-    )
-    app.extensions["portal.integration_cache"] = TTLCache(float(c["INTEGRATION_CACHE_SECONDS"]))
-
-
-def get_kombo() -> KomboClient:
-    """The app's Kombo client."""
-    return current_app.extensions["portal.kombo"]
+    """Build the cache from configuration (the Kombo client is portal/kombo_app.py's)."""
+    cache = TTLCache(float(app.config["INTEGRATION_CACHE_SECONDS"]))
+    app.extensions["portal.integration_cache"] = cache
 
 
 def _cache() -> TTLCache:
@@ -147,7 +135,12 @@ def _read(integration_id: str) -> Integration:
     tool = (data.get("tool") or {}).get("label") or integration_id.split(":")[0]
     org = (data.get("end_user") or {}).get("organization_name") or ""
     status = data.get("status") or "UNKNOWN"
-    base = {"id": integration_id, "tool": tool, "organization": org, "status": status}
+    base: dict[str, Any] = {
+        "id": integration_id,
+        "tool": tool,
+        "organization": org,
+        "status": status,
+    }
     if status != "ACTIVE":
         reason = _l(
             "The connection to %(tool)s is %(status)s: the customer must reconnect it in Kombo.",
@@ -239,6 +232,4 @@ def _types(restrictions: dict[str, Any] | None) -> list[dict[str, Any]]:
 
 
 def _why(err: KomboError) -> str:
-    from portal.errors import from_kombo
-
     return from_kombo(err).message

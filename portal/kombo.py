@@ -23,6 +23,7 @@ from typing import IO, Any, TypeVar
 from urllib.parse import quote, urljoin, urlsplit
 
 import requests
+from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -158,11 +159,6 @@ class KomboError(Exception):
     def rate_limited(self) -> bool:
         """Refused for going too fast; `retry_after` says when to come back, if known."""
         return self.code in RATE_LIMIT_CODES or self.status == 429
-
-    @property
-    def not_found(self) -> bool:
-        """The object (application, candidate) is not in Kombo's copy of the ATS."""
-        return self.status == 404 and self.code != "PLATFORM.INTEGRATION_NOT_FOUND"
 
     def __str__(self) -> str:
         return f"[{self.code or self.status}] {self.message}"
@@ -405,11 +401,6 @@ class KomboClient:
             {**data, "results": [a for a in data["results"] if isinstance(a, dict)]},
             result.warnings,
         )
-
-    def get_application_attachments(self, integration_id: str, application_id: str) -> Result:
-        """GET /ats/applications/{id}/attachments (live)."""
-        path = f"/ats/applications/{_path(application_id)}/attachments"
-        return self._request("GET", path, integration_id=integration_id)
 
     def add_application_attachment(
         self,
@@ -726,8 +717,6 @@ def _transport_error(exc: requests.RequestException, *, sent: bool) -> KomboConn
 
 def _refused(exc: BaseException) -> bool:
     """True when the TCP connection was never established (nothing was sent)."""
-    from urllib3.exceptions import NameResolutionError, NewConnectionError
-
     seen: set[int] = set()
     node: BaseException | None = exc
     while node is not None and id(node) not in seen:

@@ -56,41 +56,32 @@ def home(principal: Principal) -> Any:
 @staff_page
 def integration(principal: Principal, iid: str) -> Any:
     """Find an application: by candidate e-mail, by job, or among the most recent."""
-    found, nxt, error, jobs, mode = _search(principal, iid)
+    args = request.args
+    error = None
+    try:
+        found = applications.search(
+            principal,
+            iid,
+            email=args.get("email"),
+            job_id=args.get("job_id"),
+            cursor=args.get("cursor"),
+            job_query=args.get("q"),
+        )
+    except PortalError as err:
+        if err.status >= 500:
+            raise
+        found, error = applications.Search("error"), err.message
     return render_template(
         "pages/integration.html",
         integration=integrations.get(iid),
-        applications=found,
-        next_cursor=nxt,
-        jobs=jobs,
-        mode=mode,
+        applications=found.applications,
+        next_cursor=found.next,
+        jobs=found.jobs,
+        mode=found.mode,
         search_error=error,
         help=applications.SEARCH_HELP,
         args=request.args,
     )
-
-
-def _search(
-    principal: Principal, iid: str
-) -> tuple[list[Any], str | None, str | None, list[Any], str]:
-    args = request.args
-    jobs: list[Any] = []
-    try:
-        if args.get("email"):
-            return applications.by_email(principal, iid, args["email"]), None, None, jobs, "email"
-        if args.get("q") is not None and not args.get("job_id"):
-            # Kombo's cursor is kept, so every open job is reachable without typing.
-            jobs, nxt = applications.jobs(iid, args["q"], args.get("cursor"))
-            return [], nxt, None, jobs, "jobs"
-        if args.get("job_id"):
-            found, nxt = applications.by_job(principal, iid, args["job_id"], args.get("cursor"))
-            return found, nxt, None, jobs, "job"
-        found, nxt = applications.recent(principal, iid, args.get("cursor"))
-        return found, nxt, None, jobs, "recent"
-    except PortalError as err:
-        if err.status >= 500:
-            raise
-        return [], None, err.message, jobs, "error"
 
 
 @bp.get("/i/<iid>/a/<aid>")

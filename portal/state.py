@@ -22,6 +22,7 @@ import threading
 import time
 from typing import Any, Protocol
 
+import redis
 from flask import Flask, current_app
 
 
@@ -254,8 +255,6 @@ class RedisStore:
     shared = True
 
     def __init__(self, url: str, prefix: str = "portal:") -> None:
-        import redis
-
         self.prefix = prefix
         self._redis = redis.Redis.from_url(
             url, decode_responses=True, socket_timeout=5, socket_connect_timeout=3
@@ -289,7 +288,7 @@ class RedisStore:
     def take_slot(self, name: str, limit: int, ttl: float) -> str | None:
         now = time.time()
         token = secrets.token_hex(8)
-        args = [now, now + ttl, limit, token, _ms(ttl)]
+        args: list[float | int | str] = [now, now + ttl, limit, token, _ms(ttl)]
         return token if self._take(keys=[self._k("slots:" + name)], args=args) else None
 
     def give_slot(self, name: str, token: str) -> None:

@@ -128,13 +128,6 @@ class Clock:
         self.offset += seconds
 
 
-def free_port() -> int:
-    """A port nothing listens on right now (for servers started as child processes)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def spawn_gunicorn(*args: str, **popen: Any) -> tuple[subprocess.Popen, str]:
     """gunicorn with the shipped config, on a socket bound here and handed over (fd://):
     no other process can take the port between choosing it and gunicorn's start."""

@@ -13,6 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from support import free_port
+
 
 def need(binary: str, package: str) -> str:
     """The path of `binary`, or a failure that says which Debian package brings it."""
@@ -25,12 +27,6 @@ def need(binary: str, package: str) -> str:
             "(or `bash .ci/run`, which installs everything the tests need)"
         )
     return path
-
-
-def bound_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_listening(port: int, proc: subprocess.Popen, what: str, limit: float = 20) -> None:
@@ -52,7 +48,7 @@ class RedisServer:
     def __init__(self) -> None:
         binary = need("redis-server", "redis-server")
         self.dir = tempfile.mkdtemp(prefix="portal-redis-")
-        self.port = bound_port()
+        self.port = free_port()
         self.proc = subprocess.Popen(
             [
                 binary,
@@ -107,7 +103,7 @@ class ClamdServer:
         )
         (root / "db" / "portal.ndb").write_text(f"Portal.Test.Custom-1:0:*:{CUSTOM_MARKER.hex()}\n")
         self.socket_path = str(root / "clamd.sock")
-        self.port = bound_port()
+        self.port = free_port()
         (root / "clamd.conf").write_text(
             "\n".join(
                 [
@@ -154,7 +150,7 @@ class NginxServer:
         # nginx's workers drop root for `nobody`: they must reach the temp folders it makes here
         # (a buffered upload larger than client_body_buffer_size goes to one).
         self.dir.chmod(0o755)
-        self.port = bound_port()
+        self.port = free_port()
         source = conf or Path(__file__).resolve().parents[1] / "deploy" / "nginx.conf"
         self.conf = self.dir / "nginx.conf"
         self.conf.write_text(self._rewrite(source.read_text(), upstreams))

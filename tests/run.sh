@@ -20,4 +20,5 @@ export PATH="$PWD/$venv/bin:$PATH"
 python -m ruff check .
 python -m ruff format --check .
 python -m bandit -q -c pyproject.toml -r portal
+python -m mypy portal
 HYPOTHESIS_PROFILE="${HYPOTHESIS_PROFILE:-ci}" python -m pytest -p no:cacheprovider "$@"

@@ -606,3 +606,22 @@ def test_static_assets_are_compressed_but_pages_and_json_are_not(portal, staff):
     for path in ("/", "/api/v1/integrations"):
         resp = staff.get(path, headers={"Accept-Encoding": "gzip, deflate, br"})
         assert "Content-Encoding" not in resp.headers, path
+
+
+def test_the_store_keeps_a_staff_session_no_longer_than_its_absolute_timeout(sandbox):
+    """Pinned by the mutation run: the record's TTL is the idle timeout for a visitor, and for
+    signed-in staff never past the absolute timeout (else a stolen id outlives it in Redis)."""
+    from portal.access import _TOUCH_EVERY, StoreSession, _ttl
+
+    clock = Clock()
+    app = create_app(
+        portal_config(sandbox, CLOCK=clock, STAFF_IDLE_TIMEOUT=600, STAFF_ABSOLUTE_TIMEOUT=3600)
+    )
+    with app.app_context():
+        assert _ttl(app, StoreSession({"csrf_token": "x"})) == 600
+        staff = StoreSession({"staff": "a@example.com", "auth_time": clock()})
+        assert _ttl(app, staff) == 600 + _TOUCH_EVERY
+        clock.advance(3600 - 100)
+        assert _ttl(app, staff) == pytest.approx(100, abs=1)
+        clock.advance(200)
+        assert _ttl(app, staff) == 1.0

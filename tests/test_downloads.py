@@ -5,15 +5,13 @@ cleanly), under gunicorn with the shipped configuration. Faults are the sandbox'
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
-from urllib.parse import urlsplit
 
 import pytest
 import requests
 import samples
 from conftest import sign_in
-from test_graceful import start_gunicorn
+from support import raw_get, start_gunicorn
 
 
 @pytest.fixture(scope="module")
@@ -25,36 +23,6 @@ def gunicorn_portal(sandbox, tmp_path_factory):
         proc.wait(timeout=30)
     except subprocess.TimeoutExpired:
         proc.kill()
-
-
-def raw_get(
-    url: str, headers: dict[str, str] | None = None
-) -> tuple[int, dict[str, str], bytes, bool]:
-    """GET with a raw socket: (status, headers, body, complete). `complete` is True only when
-    the body ended as its framing promised (all of Content-Length, or the last chunk)."""
-    parts = urlsplit(url)
-    head = (
-        f"GET {parts.path}?{parts.query} HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n"
-    )
-    head += "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
-    with socket.create_connection((parts.hostname, parts.port), timeout=20) as sock:
-        sock.sendall((head + "\r\n").encode())
-        data = b""
-        while chunk := sock.recv(1 << 16):
-            data += chunk
-    if not data:
-        return 0, {}, b"", False  # closed before a status line: a failed download
-    header, _, body = data.partition(b"\r\n\r\n")
-    lines = header.decode("latin-1").split("\r\n")
-    status = int(lines[0].split(" ", 2)[1])
-    fields = {
-        k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])
-    }
-    if "content-length" in fields:
-        return status, fields, body, len(body) == int(fields["content-length"])
-    if fields.get("transfer-encoding", "").lower() == "chunked":
-        return status, fields, body, body.endswith(b"0\r\n\r\n")
-    return status, fields, body, True  # ends at close: the framing cannot tell
 
 
 def _seeded_attachment(client, sandbox, content_type: str) -> dict:

@@ -30,9 +30,9 @@ from portal.filetype import (
     allowed_types,
     check_upload,
     clean_filename,
-    detect,
     max_size_for,
 )
+from portal.filetype.limits import Budget, size_of
 
 PDF = "application/pdf"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -90,7 +90,7 @@ def _detect(tmp_path: Path, data: bytes) -> str | None:
     path = tmp_path / "detect"
     path.write_bytes(data)
     with path.open("rb") as fh:
-        return detect(fh)
+        return filetype.detect.inspect(fh, size_of(fh), Budget()).mime
 
 
 def _restrictions(**types: dict) -> dict:
@@ -898,13 +898,11 @@ def test_large_pdf_in_constant_memory(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- file objects
 
 
-def test_detect_rewinds_the_file(tmp_path: Path) -> None:
+def test_check_upload_reads_from_the_start_and_rewinds(tmp_path: Path) -> None:
     path = tmp_path / "cv.docx"
     path.write_bytes(_docx())
     with path.open("rb") as fh:
         fh.read(100)
-        assert detect(fh) == DOCX
-        assert fh.tell() == 0
         assert check_upload(fh, filename="cv.docx", attachment_type="CV").content_type == DOCX
         assert fh.tell() == 0
 
@@ -1215,3 +1213,100 @@ def test_clean_filename_properties(name: str, content_type: str) -> None:
     assert cleaned == cleaned.strip()
     assert clean_filename(cleaned, content_type) == cleaned
     cleaned.encode("utf-8")  # always encodable: no lone surrogates
+
+
+# ------------------------------------------- pinned by the mutation run (tests/mutate.py filetype)
+
+
+def test_a_jpeg_restart_marker_between_segments_is_walked_over(tmp_path: Path) -> None:
+    # RSTn markers have no length field: read as a segment, the walk would jump off the end.
+    data = JPEG_BYTES[:2] + b"\xff\xd0" + JPEG_BYTES[2:]
+    assert _check(tmp_path, data, "photo.jpg").content_type == JPEG
+
+
+def test_a_jpeg_with_restart_intervals_is_whole(tmp_path: Path) -> None:
+    # RSTn markers inside scan data belong to the scan: the picture goes on after them.
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 120, 40)).save(out, "JPEG", restart_marker_blocks=1)
+    data = out.getvalue()
+    assert b"\xff\xd1" in data
+    assert _check(tmp_path, data, "photo.jpg").content_type == JPEG
+
+
+def _noisy_jpeg() -> bytes:
+    from PIL import Image
+
+    rnd = random.Random(15)
+    pixels = bytes(rnd.randrange(256) for _ in range(64 * 64 * 3))
+    out = io.BytesIO()
+    Image.frombytes("RGB", (64, 64), pixels).save(out, "JPEG", quality=95)
+    return out.getvalue()
+
+
+def test_a_jpeg_with_stuffed_ff_bytes_in_its_scan_is_whole(tmp_path: Path) -> None:
+    # FF 00 inside scan data is an escaped byte, not a marker: the picture ends at its EOI.
+    data = _noisy_jpeg()
+    assert b"\xff\x00" in data
+    assert _check(tmp_path, data, "photo.jpg").content_type == JPEG
+    refused = _refusal(tmp_path, data + b"PK\x03\x04 trailing payload", "photo.jpg")
+    assert refused.code == "file_damaged"
+
+
+def test_types_we_do_not_take_are_named_in_words() -> None:
+    from portal.filetype.formats import XLSX, describe
+
+    assert describe(XLSX) == "an Excel spreadsheet (.xlsx)"
+    assert describe("text/html") == "a web page (HTML)"
+    assert describe("video/mp4") == "a video we do not take"
+
+
+def test_an_archive_inside_a_document_is_refused(tmp_path: Path) -> None:
+    inner = _zip({"notes.txt": b"hello"})
+    data = _zip(
+        {
+            "[Content_Types].xml": _content_types(),
+            "_rels/.rels": RELS,
+            "word/document.xml": DOCUMENT,
+            "word/embeddings/package.zip": inner,
+        }
+    )
+    refused = _refusal(tmp_path, data, "cv.docx", attachment_type="CV")
+    assert refused.code == "file_embedded_files"
+    assert "an archive inside it: package.zip" in str(refused)
+
+
+RTF_HEAD = rb"{\rtf1\ansi{\fonttbl{\f0 Arial;}}\f0 Hello "
+
+
+@pytest.mark.parametrize(
+    "instruction",
+    [
+        rb'{\b INCLUDEPIC}TURE "http://evil.example/x.png"',  # the name goes on after a group
+        rb'INCLUDEPIC\b TURE "http://evil.example/x.png"',  # a control word and its space
+        rb'INCLUDEPICTURE\b"http://evil.example/x.png"',  # a control word without a space
+    ],
+    ids=["nested-group", "control-word", "control-word-no-space"],
+)
+def test_an_rtf_field_is_read_as_word_reads_it(tmp_path: Path, instruction: bytes) -> None:
+    data = RTF_HEAD + rb"{\field{\*\fldinst " + instruction + rb"}{\fldrslt x}}}"
+    refused = _refusal(tmp_path, data, "cv.rtf", attachment_type="CV")
+    assert refused.code == "file_remote_content"
+
+
+def test_an_rtf_field_instruction_ends_at_its_group(tmp_path: Path) -> None:
+    # The result text shown in the document is not part of the instruction.
+    data = RTF_HEAD + rb"{\field{\*\fldinst }{\fldrslt INCLUDEPICTURE}}}"
+    assert _check(tmp_path, data, "cv.rtf", attachment_type="CV").content_type == RTF
+
+
+def test_a_zip64_directory_is_counted_from_its_zip64_record(tmp_path: Path) -> None:
+    # Over 65,535 entries the classic end record says 0xFFFF; the real count is in the zip64 one.
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zf:
+        for i in range(70_000):
+            zf.writestr(f"{i}", b"")
+    refused = _refusal(tmp_path, out.getvalue(), "cv.docx", attachment_type="CV")
+    assert refused.code == "file_compression_bomb"
+    assert "70000 entries" in str(refused)

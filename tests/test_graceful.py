@@ -4,10 +4,8 @@ they finish, and none is lost or half-sent."""
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import signal
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,38 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 import samples
-from conftest import embed_client, portal_config, record, spawn_gunicorn
-
-import portal
-
-
-def gunicorn_env(config: dict) -> dict[str, str]:
-    """The portal's configuration as PORTAL_* variables (JSON where not a plain string)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTAL_", "KOMBO_"))}
-    for key, value in config.items():
-        env[f"PORTAL_{key}"] = value if isinstance(value, str) else json.dumps(value)
-    env["PYTHONPATH"] = str(Path(portal.__file__).resolve().parents[1])
-    return env
-
-
-def start_gunicorn(sandbox, tmp_path, **overrides) -> tuple[subprocess.Popen, str]:
-    """gunicorn -c python:portal.gunicorn_conf, as the Dockerfile runs it."""
-    config = portal_config(sandbox, STATE_PATH=str(tmp_path / "state.sqlite3"), **overrides)
-    config.pop("TESTING")
-    proc, url = spawn_gunicorn(
-        env=gunicorn_env(config), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(url + "/healthz", timeout=1).status_code == 200:
-                return proc, url
-        except requests.RequestException:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("gunicorn did not start:\n" + (proc.stdout.read() if proc.stdout else ""))
-        time.sleep(0.1)
+from conftest import embed_client, record
+from support import start_gunicorn
 
 
 @pytest.mark.timeout(180)

@@ -14,7 +14,7 @@ from functools import partial
 import pytest
 import samples
 from conftest import ServerThread, embed_client, find_application, portal_config, sign_in
-from test_graceful import start_gunicorn
+from support import start_gunicorn
 
 from portal import create_app
 

@@ -18,12 +18,11 @@ from conftest import (
     STAFF_PASSWORD,
     Client,
     embed_client,
-    free_port,
     portal_config,
     sign_in,
     spawn_gunicorn,
 )
-from test_graceful import gunicorn_env
+from support import free_port, gunicorn_env
 
 from portal.tokens import mint_embed_token, mint_revoke_token
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import jwt
 import pytest
 import requests
-from conftest import free_port
+from support import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -370,9 +370,10 @@ def test_a_failing_download_is_tried_again_then_explained(staff, sandbox):
 
 @pytest.mark.timeout(240)
 def test_load_with_random_faults_keeps_the_books():
-    """A short version of tests/load.py: staff and embed users browse, upload (with keys, without,
-    double submits, same-named files) and download while faults fly and one worker is killed."""
-    import load
+    """A short version of tests/perf/load.py: staff and embed users browse, upload (with keys,
+    without, double submits, same-named files) and download while faults fly and one worker is
+    killed."""
+    from perf import load
 
     figures = load.run(seconds=12, users=10, applications=200)
     record(

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 import requests
+from support import free_port
 
 from portal.sandbox import BEHAVIOURS, DEFAULT_API_KEY, DEMO_CANDIDATES, SandboxServer
 
@@ -1084,9 +1085,7 @@ def test_concurrent_uploads_are_each_recorded_once(srv):
 
 
 def test_serve_runs_the_sandbox_in_the_foreground():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     code = f"from portal.sandbox import serve; serve('127.0.0.1', {port}, 'k-123', 10)"
     proc = subprocess.Popen(
         [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL

@@ -102,14 +102,6 @@ class Accepted:
 # --------------------------------------------------------------------------- public API
 
 
-def detect(fileobj: BinaryIO) -> str | None:
-    """Return the upload's real MIME type after refinement, or None when undecidable."""
-    try:
-        return _detect.inspect(fileobj, size_of(fileobj), Budget()).mime
-    finally:
-        fileobj.seek(0)
-
-
 def check_upload(
     fileobj: BinaryIO,
     *,
@@ -144,7 +136,8 @@ def check_upload(
         content_type = _decide(finding, shown, attachment_type, rules)
         _scan(fileobj, shown, clamd if clamd is not None else _clamd_setting())
         fileobj.seek(0)
-        digest = hashlib.file_digest(fileobj, "sha256").hexdigest()
+        # typeshed's BinaryIO has no readinto; the files and BytesIO we are given do.
+        digest = hashlib.file_digest(fileobj, "sha256").hexdigest()  # type: ignore[arg-type]
     finally:
         fileobj.seek(0)
     kind = canonical(content_type)

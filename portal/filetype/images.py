@@ -92,9 +92,10 @@ def _one_jpeg_end(f: BinaryIO, start: int, size: int) -> int | None:
         (length,) = struct.unpack(">H", marker[2:4])
         pos += 2 + length
         if kind == 0xDA:  # start of scan: entropy-coded data until a real marker
-            pos = _after_scan(f, pos, size)
-            if pos is None:
+            after = _after_scan(f, pos, size)
+            if after is None:
                 return None
+            pos = after
     return None
 
 

@@ -224,7 +224,7 @@ def _parse(
         root = etree.fromstring(data, _parser())  # noqa: S320 - the parser is hardened
     except (etree.XMLSyntaxError, ValueError) as exc:
         raise _BadPart(gettext("a damaged part (%(part)s)", part=_short(info.filename))) from exc
-    if root.getroottree().docinfo.doctype and not doctype:
+    if root.getroottree().docinfo.doctype and not doctype:  # type: ignore[union-attr]
         raise _BadPart(
             gettext(
                 "a part with a document type declaration (%(part)s)", part=_short(info.filename)
@@ -244,7 +244,7 @@ def _local(tag: object) -> str:
 
 def _attributes(element: etree._Element) -> dict[str, str]:
     """Attributes by lower-case local name (namespaces and case do not change meaning here)."""
-    return {_local(k): v for k, v in element.attrib.items()}
+    return {_local(k): str(v) for k, v in element.attrib.items()}
 
 
 # --------------------------------------------------------------------------- ODF

@@ -81,7 +81,7 @@ def _inspect(
     if "encryptedpackage" in top or found == ENCRYPTED:
         return Finding(ENCRYPTED, "file_encrypted")
     if "worddocument" in top:
-        mime = DOC
+        mime: str | None = DOC
     elif found in (OLE_STORAGE, OCTET_STREAM) or found.startswith("application/cdfv2"):
         # libmagic gave up (upper-case stream names, or an OLE object); name what we can.
         mime = XLS if ("workbook" in top or "book" in top) else None

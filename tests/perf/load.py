@@ -1,6 +1,6 @@
 """A bounded load run on loopback with faults injected at random, then the books are checked.
 
-    python tests/load.py [--seconds 60] [--users 24] [--no-kill]
+    python tests/perf/load.py [--seconds 60] [--users 24] [--no-kill]
 
 Starts a Kombo sandbox (`portal sandbox`) and the portal under gunicorn with the shipped
 config (2 workers, one SQLite store), runs simulated users (staff and embed sessions: browsing,
@@ -32,7 +32,6 @@ import os
 import random
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,10 +47,12 @@ from typing import Any
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+ROOT = Path(__file__).resolve().parents[2]
+# This checkout's portal and the shared test helpers in tests/.
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 import samples  # noqa: E402
 from conftest import sign_in, spawn_gunicorn  # noqa: E402
+from support import free_port  # noqa: E402
 from werkzeug.security import generate_password_hash  # noqa: E402
 
 from portal.tokens import mint_embed_token  # noqa: E402
@@ -130,12 +131,6 @@ class Books:
             self.outcomes[f"{kind}:{outcome}"] += 1
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _wait(url: str, proc: subprocess.Popen) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -153,7 +148,7 @@ def start_stack(
     applications: int, tmp: Path
 ) -> tuple[list[subprocess.Popen], str, str, list[dict]]:
     """Sandbox and gunicorn portal as child processes; returns (procs, portal url, sandbox root, integrations)."""
-    sandbox_port = _free_port()
+    sandbox_port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTAL_", "KOMBO_"))}
     env["PYTHONPATH"] = str(ROOT)
     sandbox = subprocess.Popen(

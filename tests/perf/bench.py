@@ -1,7 +1,7 @@
 """Performance benchmark of the attachment portal against the Kombo sandbox.
 
-    python tests/bench.py            # full run (about 3 minutes)
-    python tests/bench.py --quick    # smoke run (under 2 minutes; fewer runs, 15 s load)
+    python tests/perf/bench.py            # full run (about 3 minutes)
+    python tests/perf/bench.py --quick    # smoke run (under 2 minutes; fewer runs, 15 s load)
 
 It starts its own Kombo sandbox (a separate process, so the sandbox's GIL is not ours) and
 the portal under gunicorn with the shipped configuration (`-c python:portal.gunicorn_conf`,
@@ -33,7 +33,6 @@ import platform
 import re
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -49,12 +48,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-# Measure this checkout, not whatever `portal` may be installed; samples.py sits next to us.
-sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
+ROOT = Path(__file__).resolve().parents[2]
+# Measure this checkout, not whatever `portal` may be installed; samples.py is in tests/.
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import requests  # noqa: E402
 import samples  # noqa: E402
+from support import free_port  # noqa: E402
 
 MIB = 1024 * 1024
 API_KEY = "bench-sandbox-key-" + secrets.token_hex(8)
@@ -98,12 +98,6 @@ def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     rank = max(1, math.ceil(q / 100 * len(ordered)))
     return ordered[min(rank, len(ordered)) - 1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def loadavg() -> str:
@@ -1360,7 +1354,7 @@ def _render_page(report: dict[str, Any]) -> list[str]:
 # -- 6. file inspection (issue 9) ------------------------------------------------------------
 # In-process, no servers: how long check_upload takes (libmagic, the format's parser, the
 # SHA-256), over the 111-file corpus and for large PDFs and DOCXs, plus the pathological
-# inputs of tests/test_file_attacks.py. Run alone: python tests/bench.py --inspection
+# inputs of tests/test_file_attacks.py. Run alone: python tests/perf/bench.py --inspection
 
 
 import io  # noqa: E402 - section 6 only
