@@ -563,3 +563,15 @@ def test_under_gunicorn_a_bomb_holds_no_worker_and_tokens_stay_out_of_the_log(sa
     for item in (bad_item, good_item):
         assert item["preview_url"].split("/")[2] not in log
     assert log.count("Booting worker") == 2 and "WORKER TIMEOUT" not in log, log[-2000:]
+
+
+def test_a_preview_link_ends_with_the_session_that_got_it(portal, staff, sandbox):
+    iid = sandbox.iid("full")
+    app = find_application(staff, iid, job="Backend Engineer")["id"]
+    client = embed_client(portal.url, "acme", iid, user="previewer")
+    item = next(a for a in listed_all(client, iid, app) if a["preview_url"])
+    assert requests.get(portal.url + item["preview_url"], timeout=10).status_code == 200
+    assert client.post("/api/v1/embed/session/revoke").status_code == 200
+    for url in (item["preview_url"], item["preview_page_url"]):
+        resp = requests.get(portal.url + url, headers=JSON, timeout=10)
+        assert resp.status_code == 410 and resp.json()["error"]["code"] == "link_session_ended"
