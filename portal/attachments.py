@@ -32,6 +32,7 @@ from portal.errors import PortalError, from_kombo
 from portal.integrations import get_kombo
 from portal.kombo import KomboError
 from portal.names import display_name
+from portal.numbers import parse_count
 from portal.state import get_store
 
 log = logging.getLogger(__name__)
@@ -513,8 +514,8 @@ def _compare(
         log.warning("reconcile: could not open %s: %r", item.get("id"), err)
         return "unreadable", None
     with closing(resp):
-        declared = resp.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) != accepted.size and not whole:
+        declared = parse_count(resp.headers.get("Content-Length"))
+        if declared is not None and declared != accepted.size and not whole:
             return "other", None
         digest, size = hashlib.sha256(), 0
         try:
@@ -526,7 +527,7 @@ def _compare(
         except requests.RequestException as exc:  # cut short, reset, too slow
             log.warning("reconcile: reading %s broke: %r", item.get("id"), exc)
             return "unreadable", None
-    if declared.isdigit() and size != int(declared):
+    if declared is not None and size != declared:
         return "unreadable", None  # shorter than announced
     sha = digest.hexdigest()
     return ("same" if size == accepted.size and sha == accepted.sha256 else "other"), sha

@@ -24,6 +24,8 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 
+from portal.numbers import parse_count
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -766,8 +768,7 @@ def _retry_after(value: str | None) -> float | None:
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:
-    value = (headers.get(name) or "").strip()
-    return int(value) if value.isdigit() and len(value) < 16 else None
+    return parse_count((headers.get(name) or "").strip())
 
 
 def _rate_limit(headers: Mapping[str, str]) -> RateLimit | None:

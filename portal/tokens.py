@@ -103,9 +103,19 @@ def mint_revoke_token(partner_id: str, *, secret: str, user: str | None = None) 
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
+# Times beyond this are no times: floats stop counting whole seconds at 2**53, and an int of
+# 400 digits would overflow (OverflowError) in the float arithmetic of the checks.
+_MAX_TIME = 2**53
+
+
 def _number(value: Any) -> bool:
     # Python's JSON reads NaN and Infinity: a NaN exp would pass every comparison.
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value) and abs(value) < _MAX_TIME
+    except OverflowError:  # an int too large for a float is not a finite number of seconds
+        return False
 
 
 def _text(value: Any) -> bool:

@@ -36,6 +36,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from portal import tokens
 from portal.errors import PortalError
 from portal.names import display_name
+from portal.numbers import parse_count
 
 log = logging.getLogger(__name__)
 
@@ -304,8 +305,8 @@ _STATE_LOCK = threading.Lock()
 
 def _read_capped(upstream: Any, limit: int) -> bytes:
     """The upstream body, or NoPreview past `limit` bytes (we stop reading there)."""
-    declared = upstream.headers.get("Content-Length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    declared = parse_count(upstream.headers.get("Content-Length"))
+    if declared is not None and declared > limit:
         raise NoPreview("too large")
     chunks, total = [], 0
     for chunk in upstream.iter_content(chunk_size=256 * 1024):
