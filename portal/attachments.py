@@ -26,7 +26,7 @@ from flask import Flask, Request, current_app, url_for
 from werkzeug.datastructures import FileStorage
 
 from portal import filetype, guard, idempotency, integrations, metrics, previews, tokens
-from portal.access import Principal
+from portal.access import Principal, link_holder
 from portal.applications import Application, other_applications
 from portal.errors import PortalError, from_kombo
 from portal.integrations import get_kombo
@@ -163,8 +163,9 @@ def _item(
         "preview_page_url": None,
     }
     if "download" in principal.scopes and app.candidate_id and isinstance(a.get("id"), str):
+        holder = link_holder(principal)  # the links end with this session
         token = tokens.download_token(
-            integration_id, app.candidate_id, a["id"], principal.application_id
+            integration_id, app.candidate_id, a["id"], principal.application_id, holder
         )
         item["download_url"] = url_for("api.download", token=token)
         if previews.can_preview(a):  # a preview shows what a download would: same scope
@@ -174,6 +175,7 @@ def _item(
                 a["id"],
                 principal.application_id,
                 principal.partner,
+                holder,
             )
             item["preview_url"] = url_for("previews.thumbnail", token=seen)
             item["preview_page_url"] = url_for("previews.view", token=seen)

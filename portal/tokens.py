@@ -349,6 +349,7 @@ class EmbedSession:
     issued_at: float
     expires_at: float
     session_id: str
+    fingerprint: str = ""  # which partner secret signed the embed token it came from
 
 
 def _session_refused(message: str, code: str) -> PortalError:
@@ -376,17 +377,24 @@ def read_session_token(token: str) -> EmbedSession:
             issued_at=float(data["t"]),
             expires_at=float(data["x"]),
             session_id=str(data["sid"]),
+            fingerprint=str(data["k"]),
         )
-        fingerprint = str(data["k"])
     except (KeyError, TypeError, ValueError):  # signed by us, but in an older format
         raise _session_refused("Your session is not valid.", "session_invalid") from None
+    check_session_alive(session)
+    return session
+
+
+def check_session_alive(session: EmbedSession) -> None:
+    """Refuse (401) an embed session that expired, was revoked or lost its partner's trust."""
+    cfg = current_app.config
     if session.expires_at <= now():
         raise _session_refused("Your session has expired.", "session_expired")
     partner = cfg["PARTNERS"].get(session.partner)
     # A partner removed from configuration, or no longer allowed this integration, loses access now.
     if partner is None or session.integration_id not in partner.get("integrations", []):
         raise _session_refused("Your session is not valid.", "session_invalid")
-    if fingerprint not in {_fingerprint(s) for s in partner["secrets"]}:
+    if session.fingerprint not in {_fingerprint(s) for s in partner["secrets"]}:
         raise _session_refused(
             "Your session was started with a partner key that has been replaced. "
             "Open the page from the partner app again.",
@@ -396,7 +404,6 @@ def read_session_token(token: str) -> EmbedSession:
         raise _session_refused(
             "This session was ended. Open the page from the partner app again.", "session_revoked"
         )
-    return session
 
 
 def _revoked(session: EmbedSession) -> bool:
@@ -433,27 +440,33 @@ def revoke_all(token: Any) -> dict[str, Any]:
 
 
 def download_token(
-    integration_id: str, candidate_id: str, attachment_id: str, application_lock: str | None = None
+    integration_id: str,
+    candidate_id: str,
+    attachment_id: str,
+    application_lock: str | None,
+    holder: list[Any],
 ) -> str:
     """A short-lived signed grant for one attachment (links cannot carry a bearer header).
 
     `application_lock`: the application a locked session is limited to; the download then
-    refuses a file of the candidate's other applications."""
+    refuses a file of the candidate's other applications. `holder`: the session it was made
+    for (`access.link_holder`); the link ends with it."""
     expires = now() + float(current_app.config["DOWNLOAD_URL_TTL"])
     return _serializer("download").dumps(
-        [integration_id, candidate_id, attachment_id, application_lock, expires]
+        [integration_id, candidate_id, attachment_id, application_lock, holder, expires]
     )
 
 
-def read_download_token(token: str) -> tuple[str, str, str, str | None]:
-    """The (integration, candidate, attachment, application lock) a link grants; 404/410 otherwise."""
+def read_download_token(token: str) -> tuple[str, str, str, str | None, Any]:
+    """The (integration, candidate, attachment, application lock, holder) a link grants;
+    404/410 otherwise. The holder is checked by the view (`access.check_link_holder`)."""
     cfg = current_app.config
     expired = PortalError(
         410, "link_expired", "This download link has expired. Reload the list and try again."
     )
     invalid = PortalError(404, "not_found", "This download link is not valid.")
     try:
-        iid, cid, aid, lock, expires = _serializer("download").loads(
+        iid, cid, aid, lock, holder, expires = _serializer("download").loads(
             token, max_age=cfg["DOWNLOAD_URL_TTL"] + 60
         )
     except SignatureExpired:
@@ -464,7 +477,7 @@ def read_download_token(token: str) -> tuple[str, str, str, str | None]:
         raise expired
     if iid not in cfg["INTEGRATIONS"]:
         raise invalid
-    return iid, cid, aid, lock
+    return iid, cid, aid, lock, holder
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:

@@ -27,6 +27,7 @@ from conftest import (
     ServerThread,
     embed_client,
     find_application,
+    link_holder,
     portal_config,
     sign_in,
 )
@@ -376,9 +377,10 @@ def test_a_locked_session_sees_no_file_of_the_candidates_other_applications(port
     # still does not open it: the lock is carried in the link and checked on download.
     everything = staff.get(f"/api/v1/integrations/{iid}/applications/{backend['id']}/attachments")
     cv = next(a for a in everything.json()["attachments"] if a["name"] == "Ada Lovelace CV.pdf")
+    held = link_holder(portal.httpd.app, locked)
     with portal.httpd.app.test_request_context():
-        link = tokens.download_token(iid, backend["candidate_id"], cv["id"], scientist)
-        unlocked = tokens.download_token(iid, backend["candidate_id"], cv["id"], None)
+        link = tokens.download_token(iid, backend["candidate_id"], cv["id"], scientist, held)
+        unlocked = tokens.download_token(iid, backend["candidate_id"], cv["id"], None, held)
     resp = requests.get(f"{portal.url}/download/{link}", timeout=10)
     assert resp.status_code == 404 and resp.json()["error"]["code"] == "not_found"
     assert requests.get(f"{portal.url}/download/{unlocked}", timeout=10).status_code == 200
@@ -424,7 +426,9 @@ def test_download_links_cannot_be_forged_or_reused_late(portal, staff, sandbox):
     assert anonymous.status_code == 200  # the signed link is the grant (a link carries no header)
     tampered = url[:-4] + ("abcd" if not url.endswith("abcd") else "wxyz")
     with portal.httpd.app.test_request_context():  # signed by us, for a connection not served
-        unserved = "/download/" + tokens.download_token("greenhouse:" + "Z" * 24, "c1", "a1")
+        unserved = "/download/" + tokens.download_token(
+            "greenhouse:" + "Z" * 24, "c1", "a1", None, link_holder(portal.httpd.app, staff)
+        )
     for bad in (tampered, "/download/" + "x" * 40, unserved):
         resp = requests.get(portal.url + bad, timeout=10)
         assert resp.status_code == 404 and resp.json()["error"]["code"] == "not_found"

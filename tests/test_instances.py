@@ -213,9 +213,12 @@ def test_a_download_link_ends_with_its_session_on_every_instance(two_instances, 
     assert requests.get(url_b + link, timeout=10).status_code == 200
     assert requests.get(url_b + embed_link, timeout=10).status_code == 200
     token = re.search(r'name="csrf_token" value="([^"]+)"', staff.get("/").text).group(1)
-    assert staff.http.post(
-        f"{url_a}/signout", data={"csrf_token": token}, timeout=10, allow_redirects=False
-    ).status_code == 302
+    assert (
+        staff.http.post(
+            f"{url_a}/signout", data={"csrf_token": token}, timeout=10, allow_redirects=False
+        ).status_code
+        == 302
+    )
     assert embed.post("/api/v1/embed/session/revoke").status_code == 200
     for url in (link, embed_link, link, embed_link):  # whichever worker of B answers
         resp = requests.get(url_b + url, timeout=10)
