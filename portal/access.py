@@ -257,8 +257,14 @@ _OWN_CSRF = {"auth.signin"}
 
 
 def _check_csrf() -> None:
-    """Writes authenticated by the staff cookie need the CSRF token (a bearer is not ambient)."""
-    if request.method in ("GET", "HEAD", "OPTIONS") or _bearer() is not None:
+    """Writes authenticated by the staff cookie need the CSRF token (a bearer is not ambient).
+
+    Only a valid bearer skips it: any `Bearer junk` header would otherwise let a cookie
+    write through unchecked; a bad one is refused here (401), before any view runs."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    if _bearer() is not None:
+        current_principal()  # raises PortalError (401) unless the bearer is a live session
         return
     if request.endpoint in _OWN_CSRF or not session.get("staff"):
         return  # nothing the cookie authenticates: the view refuses or needs no session

@@ -17,7 +17,7 @@ from typing import Any
 
 import redis
 from flask import Flask, g, jsonify, make_response, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from portal.kombo import KomboBadResponse, KomboConnectionError, KomboError
 
@@ -332,6 +332,7 @@ def _store_error(exc: Exception) -> Any:
     return render_error(store_unavailable())
 
 
+HOST_NOT_SERVED = "This portal is not served under that address."
 _HTTP_MESSAGES = {
     400: ("bad_request", "The request was not understood."),
     403: ("forbidden", "You are not allowed to do that."),
@@ -343,6 +344,8 @@ _HTTP_MESSAGES = {
 
 
 def _http_error(exc: HTTPException) -> Any:
+    if isinstance(exc, SecurityError):  # a Host not in TRUSTED_HOSTS: no URL can be built
+        return jsonify(error={"code": "host_not_served", "message": HOST_NOT_SERVED}), 400
     code, message = _HTTP_MESSAGES.get(exc.code or 500, ("error", exc.description or "Error."))
     if exc.code == 413:
         from flask import current_app

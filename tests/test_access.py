@@ -698,7 +698,7 @@ def test_a_junk_bearer_does_not_skip_the_csrf_check(portal):
     client = sign_in(portal.url)
     resp = client.http.post(
         client.url("/signout"),
-        headers={"Authorization": "Bearer junk"},
+        headers={"Authorization": "Bearer junk", "Accept": "application/json"},
         timeout=10,
         allow_redirects=False,
     )
@@ -707,8 +707,17 @@ def test_a_junk_bearer_does_not_skip_the_csrf_check(portal):
 
 
 def test_a_routing_redirect_never_names_the_clients_host(portal):
-    resp = requests.get(
-        portal.url + "//i//x", headers={"Host": "evil.example"}, timeout=10, allow_redirects=False
-    )
-    location = resp.headers.get("Location", "")
-    assert "evil.example" not in location, (resp.status_code, location)
+    for path, to in (("/i//x", "/i/x"), ("//i//x?q=1", "/i/x?q=1")):
+        resp = requests.get(
+            portal.url + path, headers={"Host": "evil.example"}, timeout=10, allow_redirects=False
+        )
+        assert (resp.status_code, resp.headers.get("Location")) == (308, to)
+
+
+def test_trusted_hosts_refuse_another_host(sandbox):
+    app = create_app(portal_config(sandbox, TRUSTED_HOSTS="portal.example, localhost"))
+    client = app.test_client()
+    assert client.get("/healthz", base_url="http://portal.example").status_code == 200
+    for path in ("/healthz", "/", "/i//x"):
+        resp = client.get(path, base_url="http://evil.example")
+        assert resp.status_code == 400 and resp.json["error"]["code"] == "host_not_served"
