@@ -178,29 +178,6 @@ def test_an_embed_sign_out_on_one_instance_holds_on_the_other(two_instances, san
     assert dave.get("/api/v1/me").json()["error"]["code"] == "session_revoked"
 
 
-def test_failed_sign_ins_count_across_instances(two_instances):
-    url_a, url_b = two_instances
-    email = "cs@example.com"
-    for url in (url_a, url_b, url_a, url_b, url_a):
-        assert _sign_in(url, email, "wrong").status_code == 401
-    for url in (url_b, url_a):  # the right password now waits, on either instance
-        resp = _sign_in(url, email, STAFF_PASSWORD)
-        assert resp.status_code == 429 and "Too many failed sign-ins" in resp.text
-        assert int(resp.headers["Retry-After"]) >= 1
-
-
-def _sign_in(url: str, email: str, password: str) -> requests.Response:
-    client = Client(url)
-    page = client.get("/signin").text
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    return client.http.post(
-        f"{url}/signin",
-        data={"csrf_token": token, "email": email, "password": password},
-        timeout=20,
-        allow_redirects=False,
-    )
-
-
 def test_a_download_link_ends_with_its_session_on_every_instance(two_instances, sandbox):
     url_a, url_b = two_instances
     iid = sandbox.iid("full")
@@ -223,3 +200,26 @@ def test_a_download_link_ends_with_its_session_on_every_instance(two_instances, 
     for url in (link, embed_link, link, embed_link):  # whichever worker of B answers
         resp = requests.get(url_b + url, timeout=10)
         assert resp.status_code == 410 and resp.json()["error"]["code"] == "link_session_ended"
+
+
+def test_failed_sign_ins_count_across_instances(two_instances):
+    url_a, url_b = two_instances
+    email = "cs@example.com"
+    for url in (url_a, url_b, url_a, url_b, url_a):
+        assert _sign_in(url, email, "wrong").status_code == 401
+    for url in (url_b, url_a):  # the right password now waits, on either instance
+        resp = _sign_in(url, email, STAFF_PASSWORD)
+        assert resp.status_code == 429 and "Too many failed sign-ins" in resp.text
+        assert int(resp.headers["Retry-After"]) >= 1
+
+
+def _sign_in(url: str, email: str, password: str) -> requests.Response:
+    client = Client(url)
+    page = client.get("/signin").text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    return client.http.post(
+        f"{url}/signin",
+        data={"csrf_token": token, "email": email, "password": password},
+        timeout=20,
+        allow_redirects=False,
+    )
