@@ -192,6 +192,17 @@ def link_holder(principal: Principal) -> list[Any]:
     return ["s", _sid_digest(session.sid)]
 
 
+def link_lifetime(principal: Principal | None) -> int:
+    """Seconds a link made now works: its own TTL, or less if its (embed) session ends sooner.
+
+    The page refreshes its list a margin before this (attachments.js), so after an embed
+    session is renewed the links in view are the new session's before the old one ends."""
+    ttl = int(current_app.config["DOWNLOAD_URL_TTL"])
+    if principal is not None and principal.embed is not None:
+        ttl = min(ttl, max(0, int(principal.embed.expires_at - tokens.now())))
+    return ttl
+
+
 def check_link_holder(holder: Any) -> None:
     """Refuse (410 link_session_ended) a link whose session has ended; 503 without the store."""
     try:

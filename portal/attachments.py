@@ -26,7 +26,7 @@ from flask import Flask, Request, current_app, url_for
 from werkzeug.datastructures import FileStorage
 
 from portal import filetype, guard, idempotency, integrations, metrics, previews, tokens
-from portal.access import Principal, link_holder
+from portal.access import Principal, link_holder, link_lifetime, shown_principal
 from portal.applications import Application, other_applications
 from portal.errors import PortalError, from_kombo
 from portal.integrations import get_kombo
@@ -50,7 +50,7 @@ class AttachmentList:
     def public(self) -> dict[str, Any]:
         """The JSON form (download links work for `download_expires_in` seconds)."""
         return {
-            "download_expires_in": int(current_app.config["DOWNLOAD_URL_TTL"]),
+            "download_expires_in": link_lifetime(shown_principal()),
             "available": self.available,
             "attachments": self.items,
             "message": self.message,

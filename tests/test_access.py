@@ -687,8 +687,14 @@ def test_an_embed_link_ends_when_the_embed_session_expires(sandbox):
         iid = sandbox.iid("full")
         staff = sign_in(short.url)
         app = find_application(staff, iid)["id"]
-        url = _links(embed_client(short.url, "acme", iid), iid, app)
-        clock.advance(61)  # the session is over; the link's own 300 s are not
+        client = embed_client(short.url, "acme", iid)
+        clock.advance(20)
+        listing = client.get(f"/api/v1/integrations/{iid}/applications/{app}/attachments").json()
+        # The page is told the links last as long as the session (it refreshes before that).
+        assert 30 <= listing["download_expires_in"] <= 40
+        url = listing["attachments"][0]["download_url"]
+        assert requests.get(short.url + url, timeout=10).status_code == 200
+        clock.advance(41)  # the session is over; the link's own 300 s are not
         _ended(requests.get(short.url + url, timeout=10))
     finally:
         short.stop()
