@@ -35,6 +35,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         errors,
         guard,
         health,
+        i18n,
         integrations,
         logs,
         metrics,
@@ -46,6 +47,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
 
     state.init_app(app)
+    i18n.init_app(app)
     integrations.init_app(app)
     access.init_app(app)
     security.init_app(app)

@@ -24,9 +24,11 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar
 
+import flask_babel
 from flask import Flask, Request, Response, current_app, g, request, session
 from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import SecureCookieSession, SessionInterface
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.security import check_password_hash
 
@@ -38,7 +40,7 @@ from portal.tokens import SCOPES
 log = logging.getLogger(__name__)
 csrf = CSRFProtect()
 F = TypeVar("F", bound=Callable[..., Any])
-EXPIRED_PAGE = "This page expired. Reload it and try again."
+EXPIRED_PAGE = _l("This page expired. Reload it and try again.")
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,8 @@ def current_principal() -> Principal | None:
     """The principal of this request, resolved once (a bad bearer token raises PortalError)."""
     if "principal" not in g:
         g.principal = _resolve()
+        if g.principal is not None and g.principal.embed and g.principal.embed.locale:
+            flask_babel.refresh()  # the partner chose the language: answer in it from now on
     return g.principal
 
 
@@ -135,9 +139,9 @@ def require(scope: str | None = None) -> Callable[[F], F]:
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             principal = current_principal()
             if principal is None:
-                raise PortalError(401, "sign_in_required", "Please sign in.")
+                raise PortalError(401, "sign_in_required", _l("Please sign in."))
             if scope and scope not in principal.scopes:
-                raise PortalError(403, "scope_missing", "Your session does not allow this.")
+                raise PortalError(403, "scope_missing", _l("Your session does not allow this."))
             if "iid" in kwargs:
                 kwargs["iid"] = integration_for(principal, kwargs["iid"])
             return view(principal, *args, **kwargs)
@@ -152,14 +156,14 @@ def integration_for(principal: Principal, integration_id: str) -> str:
     configured = current_app.config["INTEGRATIONS"]
     if integration_id not in configured or not principal.may_use(integration_id):
         raise PortalError(
-            404, "not_found", "That ATS connection does not exist or you have no access to it."
+            404, "not_found", _l("That ATS connection does not exist or you have no access to it.")
         )
     return integration_id
 
 
 # -- links bound to their session ----------------------------------------------
 
-LINK_ENDED = (
+LINK_ENDED = _l(
     "This link stopped working because the session that opened it has ended. "
     "Sign in again (or open the page from the partner app again) and reload the list."
 )
@@ -297,7 +301,9 @@ def _refuse_cross_site() -> None:
         request.method not in ("GET", "HEAD", "OPTIONS")
         and request.headers.get("Sec-Fetch-Site") == "cross-site"
     ):
-        raise PortalError(403, "cross_site_refused", "Requests from other sites are not accepted.")
+        raise PortalError(
+            403, "cross_site_refused", _l("Requests from other sites are not accepted.")
+        )
 
 
 # -- staff sign-in ------------------------------------------------------------

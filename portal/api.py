@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
+from flask_babel import lazy_gettext as _l
 
 from portal import access, applications, attachments, downloads, idempotency, integrations, tokens
 from portal.access import Principal, require
@@ -52,7 +53,9 @@ def list_jobs(p: Principal, iid: str) -> Any:
     """Open jobs whose name contains ?q= (Kombo searches job names only); not for a session
     locked to one application, which has no job to choose."""
     if p.application_id is not None:
-        raise PortalError(403, "locked_to_application", "This session is for one application only.")
+        raise PortalError(
+            403, "locked_to_application", _l("This session is for one application only.")
+        )
     found, nxt = applications.jobs(iid, request.args.get("q", ""), request.args.get("cursor"))
     return {"jobs": found, "next": nxt}
 
@@ -120,7 +123,7 @@ def add_attachment(p: Principal, iid: str, aid: str) -> Any:
 
 def _one_field(name: str, fields: Any) -> None:
     if len(fields.getlist(name)) > 1:
-        raise PortalError(400, "field_repeated", f"Send one `{name}` per request.")
+        raise PortalError(400, "field_repeated", _l("Send one `%(name)s` per request.", name=name))
 
 
 @bp.get("/download/<token>")
@@ -134,7 +137,7 @@ def download(token: str) -> Response:
 def _token_field() -> tuple[str, dict[str, Any]]:
     payload = json_body()
     if not isinstance(payload, dict) or not isinstance(payload.get("token"), str):
-        raise PortalError(400, "token_missing", 'Send {"token": "<embed token>"} as JSON.')
+        raise PortalError(400, "token_missing", _l('Send {"token": "<embed token>"} as JSON.'))
     return payload["token"], payload
 
 
@@ -151,7 +154,7 @@ def embed_session() -> Any:
 def revoke_embed_session(p: Principal) -> Any:
     """The partner user signed out: end this embed session (its bearer) everywhere."""
     if p.embed is None:
-        raise PortalError(400, "not_an_embed_session", "Staff sign out at /signout.")
+        raise PortalError(400, "not_an_embed_session", _l("Staff sign out at /signout."))
     tokens.revoke_session(p.embed)
     return {"revoked": "session"}
 

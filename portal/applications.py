@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from portal.access import Principal
 from portal.errors import PortalError
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 25
 MAX_RECENT = 500  # deeper than this, a recruiter searches by e-mail or job instead
 NARROW_STEPS = 8  # windows looked at, each read up to KOMBO_SCAN_PAGES pages
-SEARCH_HELP = (
+SEARCH_HELP = _l(
     "Kombo cannot search free text: find a candidate by their exact e-mail address, "
     "pick a job by a part of its name, or choose from the most recent applications."
 )
@@ -101,7 +102,7 @@ def by_email(principal: Principal, integration_id: str, email: str) -> list[Appl
     email = email.strip()
     if "@" not in email or len(email) > 254 or any(c.isspace() for c in email):
         raise PortalError(
-            400, "email_invalid", "Enter a whole e-mail address, like ada@example.com."
+            400, "email_invalid", _l("Enter a whole e-mail address, like ada@example.com.")
         )
     page = get_kombo().list_candidates(integration_id, email=email, page_size=50)
     apps = [a for c in page.results for a in _from_candidate(c)]
@@ -113,7 +114,7 @@ def by_job(
 ) -> tuple[list[Application], str | None]:
     """One page of a job's applications, newest first (sorted here: Kombo documents no order)."""
     if not is_kombo_id(job_id):
-        raise PortalError(400, "job_invalid", "That job id is not valid.")
+        raise PortalError(400, "job_invalid", _l("That job id is not valid."))
     return _newest_page(principal, integration_id, cursor, job_ids=[job_id])
 
 
@@ -140,7 +141,7 @@ def _offset(cursor: str | None) -> int:
         return 0
     offset = parse_count(cursor, max_digits=4)
     if offset is None or offset % PAGE_SIZE or offset >= MAX_RECENT:
-        raise PortalError(400, "cursor_invalid", "That page link is not valid; start again.")
+        raise PortalError(400, "cursor_invalid", _l("That page link is not valid; start again."))
     return offset
 
 
@@ -257,8 +258,8 @@ def jobs(
     return found, page.next
 
 
-NOT_FOUND = "That application does not exist or you have no access to it."
-NOT_SYNCED = (
+NOT_FOUND = _l("That application does not exist or you have no access to it.")
+NOT_SYNCED = _l(
     "We could not find this application through Kombo. If it was created in the ATS in the "
     "last few minutes, Kombo may not have synced it yet: try again in a few minutes. "
     "Otherwise it does not exist, or you have no access to it."

@@ -23,12 +23,14 @@ from typing import IO, Any
 
 import requests
 from flask import Flask, Request, current_app, url_for
+from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import FileStorage
 
 from portal import filetype, guard, idempotency, integrations, metrics, previews, tokens
 from portal.access import Principal, link_holder, link_lifetime, shown_principal
 from portal.applications import Application, other_applications
 from portal.errors import PortalError, from_kombo
+from portal.i18n import lazy_join
 from portal.integrations import get_kombo
 from portal.kombo import KomboError
 from portal.names import display_name
@@ -142,16 +144,18 @@ def _item(
 ) -> dict[str, Any]:
     owner = a.get("application_id")
     if owner == app.id:
-        belongs, label = "this_application", "This application"
+        belongs, label = "this_application", _l("This application")
     elif owner is None:
-        belongs, label = "candidate", "Candidate profile"
+        belongs, label = "candidate", _l("Candidate profile")
+    elif owner in jobs:
+        belongs, label = "other_application", _l("%(job)s application", job=jobs[owner])
     else:
-        belongs, label = "other_application", f"{jobs.get(owner, 'Another')} application"
+        belongs, label = "other_application", _l("Another application")
     item = {
         "id": a.get("id"),
         "name": display_name(str(a.get("file_name") or "attachment")),
         "type": a.get("type"),
-        "type_label": integrations.TYPE_LABELS.get(str(a.get("type")), "Other"),
+        "type_label": integrations.TYPE_LABELS.get(str(a.get("type")), _l("Other")),
         "content_type": a.get("content_type"),
         "format_label": filetype.format_label(a.get("content_type")),
         "application_id": owner,
@@ -199,14 +203,14 @@ def upload(
     """Check the file's real type, send it to the ATS once per key, and say what happened."""
     if type_ not in filetype.ATTACHMENT_TYPES:
         raise PortalError(
-            400, "type_invalid", "Choose what the file is: CV, Cover letter or Other."
+            400, "type_invalid", _l("Choose what the file is: CV, Cover letter or Other.")
         )
     if file is None or file.stream is None:
-        raise PortalError(400, "file_missing", "Choose a file to upload.")
+        raise PortalError(400, "file_missing", _l("Choose a file to upload."))
     integration = integrations.get(integration_id)
     if not integration.upload_available:
         raise PortalError(
-            409, "uploads_not_available", integration.reason or "Uploads are not available."
+            409, "uploads_not_available", integration.reason or _l("Uploads are not available.")
         )
     try:
         accepted = filetype.check_upload(
@@ -244,7 +248,7 @@ def _one_at_a_time(integration: integrations.Integration, app: Application) -> I
     busy = PortalError(
         409,
         "upload_in_progress",
-        "Another file is still being sent to this application. Try again in a minute.",
+        _l("Another file is still being sent to this application. Try again in a minute."),
         retryable=True,
     )
     lease = idempotency.hold(f"upload-app:{integration.id}:{app.id}", busy)
@@ -358,8 +362,11 @@ def _reconcile(
     raise PortalError(
         502,
         "upload_failed",
-        f"“{accepted.name}” did not reach {integration.tool}; nothing was saved. "
-        "You can try again.",
+        _l(
+            "“%(name)s” did not reach %(tool)s; nothing was saved. You can try again.",
+            name=accepted.name,
+            tool=integration.tool,
+        ),
         log_url=err.log_url,
         retryable=True,
     )
@@ -382,20 +389,32 @@ def _confirmed(
 def _unconfirmed(
     integration: integrations.Integration, name: str, look: Look, err: KomboError | None
 ) -> PortalError:
-    tool = integration.tool
+    words = {"name": name, "tool": integration.tool}
     if look.ids is None and look.not_listable:
-        why = f", because {tool} does not let the portal list attachments"
+        why = _l(
+            "We could not confirm whether “%(name)s” reached %(tool)s, because %(tool)s does not let the portal list attachments.",
+            **words,
+        )
     elif look.ids is None:
-        why = f", because {tool} is not answering"
+        why = _l(
+            "We could not confirm whether “%(name)s” reached %(tool)s, because %(tool)s is not answering.",
+            **words,
+        )
     elif look.other_bytes:
-        why = f": {tool} has a new “{name}” on this application, but not with your file's content"
+        why = _l(
+            "We could not confirm whether “%(name)s” reached %(tool)s: %(tool)s has a new “%(name)s” on this application, but not with your file's content.",
+            **words,
+        )
     else:
-        why = f": a new file on this application could not be read back from {tool}"
+        why = _l(
+            "We could not confirm whether “%(name)s” reached %(tool)s: a new file on this application could not be read back from %(tool)s.",
+            **words,
+        )
+    check = _l("Check the application in %(tool)s before uploading it again.", **words)
     return PortalError(
         502,
         "upload_unconfirmed",
-        f"We could not confirm whether “{name}” reached {tool}{why}. "
-        f"Check the application in {tool} before uploading it again.",
+        lazy_join(why, check),
         log_url=None if err is None else err.log_url,
     )
 

@@ -6,6 +6,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
@@ -19,8 +21,8 @@ bp = Blueprint("auth", __name__)
 class SignInForm(FlaskForm):
     """E-mail and password; the form carries its own CSRF token."""
 
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
 
     class Meta(FlaskForm.Meta):
         def wrap_formdata(self, form: Any, formdata: Any) -> Any:
@@ -46,24 +48,24 @@ def signin() -> Any:
         if access.sign_in(form.email.data or "", form.password.data or ""):
             throttle.refund()  # only wrong passwords count
             return redirect(target)
-        return _again(form, "The e-mail or password is wrong.", 401)
+        return _again(form, _l("The e-mail or password is wrong."), 401)
     throttle.refund()  # no password was checked
     return _again(form, _why_not(form), 400)
 
 
-def _why_not(form: SignInForm) -> str:
+def _why_not(form: SignInForm) -> LazyString:
     """What to do about a form that did not validate, in plain words."""
     if "csrf_token" in form.errors:
-        return (
+        return _l(
             "The sign-in form had expired (or your browser did not send its cookie), so nothing "
             "was checked. Enter your e-mail and password again."
         )
     if not (form.email.data or "").strip() or not form.password.data:
-        return "Enter your e-mail address and your password."
-    return "Check your e-mail address and password (an e-mail is at most 254 characters)."
+        return _l("Enter your e-mail address and your password.")
+    return _l("Check your e-mail address and password (an e-mail is at most 254 characters).")
 
 
-def _again(form: SignInForm, message: str, status: int) -> Any:
+def _again(form: SignInForm, message: str | LazyString, status: int) -> Any:
     flash(message, "error")
     return render_template("auth/signin.html", form=form), status
 
@@ -83,7 +85,7 @@ bp.register_error_handler(PortalError, _on_error)
 def signout() -> Any:
     """End the staff session everywhere (a POST: access checks its CSRF token first)."""
     access.sign_out()
-    flash("You are signed out.", "info")
+    flash(_l("You are signed out."), "info")
     return redirect(url_for("auth.signin"))
 
 

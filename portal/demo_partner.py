@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Flask, abort, render_template, request
 
-from portal import _asset_dir
+from portal import _asset_dir, i18n
 from portal.tokens import mint_embed_token
 
 
@@ -51,6 +51,8 @@ def create_partner_app() -> Flask:
                 user="demo recruiter",
                 ttl=300,
                 parent_origin=request.host_url.rstrip("/"),
+                # The partner's choice of language for its user, carried into the embed session.
+                locale=body.get("locale") if i18n.known(body.get("locale")) else None,
             )
         }
 

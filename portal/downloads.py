@@ -23,6 +23,7 @@ from typing import Any
 
 import requests
 from flask import Response, current_app, stream_with_context
+from flask_babel import lazy_gettext as _l
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from portal import metrics
@@ -85,7 +86,7 @@ def open_download(
     if found is not None and only_application is not None:
         found = found if found.get("application_id") in (None, only_application) else None
     if found is None or not isinstance(found.get("data_url"), str):
-        raise PortalError(404, "not_found", "That attachment is no longer in the ATS.")
+        raise PortalError(404, "not_found", _l("That attachment is no longer in the ATS."))
     return found, get_kombo().open_download(found["data_url"])
 
 
@@ -136,15 +137,17 @@ def _read_head(raw: Any) -> bytes:
 
 
 def _refuse(meta: dict[str, Any], why: str) -> PortalError:
-    metrics.DOWNLOADS.labels("refused_mismatch").inc()
+    metrics.count(metrics.DOWNLOADS, "refused_mismatch")
     log.warning(
         "download refused: %s (attachment %s, listed as %s)", why, meta.get("id"), listed_type(meta)
     )
     return PortalError(
         502,
         "download_failed",
-        "The ATS sent something other than this file. Try again in a moment; "
-        "if it keeps happening, tell support.",
+        _l(
+            "The ATS sent something other than this file. Try again in a moment; "
+            "if it keeps happening, tell support."
+        ),
     )
 
 
@@ -171,9 +174,9 @@ def _body(meta: dict[str, Any], upstream: requests.Response, head: bytes) -> Ite
             yield piece
         if expected is not None and sent != expected:
             raise DownloadCut(f"the file host sent {sent} of {expected} bytes")
-        metrics.DOWNLOADS.labels("streamed").inc()
+        metrics.count(metrics.DOWNLOADS, "streamed")
     except DownloadCut as cut:
-        metrics.DOWNLOADS.labels("aborted_short").inc()
+        metrics.count(metrics.DOWNLOADS, "aborted_short")
         log.error(
             "download cut: %s (attachment %s); the browser sees a failed download",
             cut,
@@ -196,12 +199,12 @@ def stream(
         head = _read_head(upstream.raw)
     except (Urllib3Error, requests.RequestException, OSError):
         upstream.close()
-        metrics.DOWNLOADS.labels("aborted_short").inc()
+        metrics.count(metrics.DOWNLOADS, "aborted_short")
         log.warning("download failed before the first byte (attachment %s)", attachment_id)
         raise PortalError(
             502,
             "download_failed",
-            "We could not fetch this file from the ATS. Try again in a moment.",
+            _l("We could not fetch this file from the ATS. Try again in a moment."),
         ) from None
     if not looks_like(listed_type(meta), head):
         upstream.close()
@@ -213,7 +216,7 @@ def stream(
         headers.pop("Content-Length", None)
         headers["X-Accel-Redirect"] = "/_portal_download"
         headers["X-Portal-Upstream"] = upstream.url
-        metrics.DOWNLOADS.labels("offloaded").inc()
+        metrics.count(metrics.DOWNLOADS, "offloaded")
         return Response(b"", headers=headers)
     return Response(
         stream_with_context(_body(meta, upstream, head)), headers=headers, direct_passthrough=True

@@ -17,8 +17,11 @@ from typing import Any
 
 import redis
 from flask import Flask, g, jsonify, make_response, render_template, request
+from flask_babel import LazyString, lazy_ngettext
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, SecurityError
 
+from portal.i18n import lazy_join, lazy_size
 from portal.kombo import KomboBadResponse, KomboConnectionError, KomboError
 
 log = logging.getLogger(__name__)
@@ -31,126 +34,132 @@ class PortalError(Exception):
         self,
         status: int,
         code: str,
-        message: str,
+        message: str | LazyString,
         *,
         log_url: str | None = None,
         retry_after: float | None = None,
         **extra: Any,
     ) -> None:
         super().__init__(message)
+        # Lazy (translated when shown): a message made once, e.g. kept in a cache, is then read
+        # in each reader's language.
         self.status, self.code, self.message = status, code, message
         self.log_url, self.retry_after, self.extra = log_url, retry_after, extra
 
 
 # Kombo error code -> (HTTP status we answer, our code, what the recruiter reads).
-_KOMBO_CODES: dict[str, tuple[int, str, str]] = {
+_KOMBO_CODES: dict[str, tuple[int, str, LazyString]] = {
     "PLATFORM.RATE_LIMIT_EXCEEDED": (
         429,
         "ats_busy",
-        "Kombo is busy right now. Try again in a moment.",
+        _l("Kombo is busy right now."),
     ),
     "PLATFORM.CONCURRENCY_LIMIT_EXCEEDED": (
         429,
         "ats_busy",
-        "Too many requests are going to this ATS at once. Try again in a moment.",
+        _l("Too many requests are going to this ATS at once."),
     ),
     "REMOTE.RATE_LIMIT_EXCEEDED": (
         429,
         "ats_busy",
-        "The ATS is busy right now. Try again in a moment.",
+        _l("The ATS is busy right now."),
     ),
     "REMOTE.SERVICE_UNAVAILABLE": (
         503,
         "ats_unavailable",
-        "The ATS is not responding right now. Try again in a few minutes.",
+        _l("The ATS is not responding right now. Try again in a few minutes."),
     ),
-    "PLATFORM.TASK_TIMED_OUT": (504, "ats_timeout", "The ATS took too long to answer."),
+    "PLATFORM.TASK_TIMED_OUT": (504, "ats_timeout", _l("The ATS took too long to answer.")),
     "INTEGRATION.ACTION_NOT_AVAILABLE": (
         409,
         "not_available_for_ats",
-        "This ATS does not support this through Kombo.",
+        _l("This ATS does not support this through Kombo."),
     ),
     "INTEGRATION.ACTION_DISABLED": (
         409,
         "not_available_for_ats",
-        "This has been switched off for this ATS connection.",
+        _l("This has been switched off for this ATS connection."),
     ),
     "INTEGRATION.PERMISSION_MISSING": (
         409,
         "permission_missing",
-        "The ATS connection is not allowed to do this. The customer's ATS admin must grant the permission.",
+        _l(
+            "The ATS connection is not allowed to do this. The customer's ATS admin must grant the permission."
+        ),
     ),
     "INTEGRATION.AUTHENTICATION_INVALID": (
         409,
         "integration_needs_reconnect",
-        "The connection to this ATS has stopped working and must be reconnected by the customer.",
+        _l(
+            "The connection to this ATS has stopped working and must be reconnected by the customer."
+        ),
     ),
     "INTEGRATION.INACTIVE": (
         409,
         "integration_needs_reconnect",
-        "This ATS connection is inactive and must be reactivated by the customer.",
+        _l("This ATS connection is inactive and must be reactivated by the customer."),
     ),
     "INTEGRATION.SETUP_SYNC_PENDING": (
         409,
         "integration_not_ready",
-        "This ATS is still being set up (its first sync is running). Try again later.",
+        _l("This ATS is still being set up (its first sync is running). Try again later."),
     ),
     "INTEGRATION.SETUP_INCOMPLETE": (
         409,
         "integration_not_ready",
-        "The connection to this ATS is not fully set up yet.",
+        _l("The connection to this ATS is not fully set up yet."),
     ),
     "INTEGRATION.QA_FAILED": (
         409,
         "integration_not_ready",
-        "The connection to this ATS is not fully set up yet.",
+        _l("The connection to this ATS is not fully set up yet."),
     ),
     "INTEGRATION.MODEL_NOT_AVAILABLE": (
         409,
         "not_available_for_ats",
-        "This ATS does not provide that information through Kombo.",
+        _l("This ATS does not provide that information through Kombo."),
     ),
     "INTEGRATION.MODEL_DISABLED": (
         409,
         "not_available_for_ats",
-        "This information has been switched off for this ATS connection.",
+        _l("This information has been switched off for this ATS connection."),
     ),
     "PLATFORM.INTEGRATION_NOT_FOUND": (
         404,
         "integration_not_found",
-        "This ATS connection no longer exists.",
+        _l("This ATS connection no longer exists."),
     ),
     "PLATFORM.AUTHENTICATION_INVALID": (
         502,
         "portal_misconfigured",
-        "The portal's connection to Kombo is misconfigured. Please tell support.",
+        _l("The portal's connection to Kombo is misconfigured. Please tell support."),
     ),
     "PLATFORM.IP_NOT_WHITELISTED": (
         502,
         "portal_misconfigured",
-        "The portal's connection to Kombo is misconfigured. Please tell support.",
+        _l("The portal's connection to Kombo is misconfigured. Please tell support."),
     ),
-    "ATS.JOB_CLOSED": (409, "job_closed", "The job is closed in the ATS."),
+    "ATS.JOB_CLOSED": (409, "job_closed", _l("The job is closed in the ATS.")),
     # Our own codes for fetching an attachment's file.
     "PORTAL.DOWNLOAD_FAILED": (
         502,
         "download_failed",
-        "We could not fetch this file from the ATS. Try again in a moment.",
+        _l("We could not fetch this file from the ATS. Try again in a moment."),
     ),
     "PORTAL.DOWNLOAD_REDIRECT": (
         502,
         "download_failed",
-        "The ATS sent this file from somewhere the portal does not download from.",
+        _l("The ATS sent this file from somewhere the portal does not download from."),
     ),
     "PORTAL.DOWNLOAD_HOST_REFUSED": (
         502,
         "download_failed",
-        "The ATS stores this file somewhere the portal does not download from.",
+        _l("The ATS stores this file somewhere the portal does not download from."),
     ),
     "ATS.APPLICATION_ALREADY_EXISTS": (
         409,
         "application_exists",
-        "This application already exists in the ATS.",
+        _l("This application already exists in the ATS."),
     ),
 }
 # Codes whose message is the ATS's own explanation, worth showing (sanitised).
@@ -199,17 +208,28 @@ def kombo_words(message: str | None, limit: int = KOMBO_MESSAGE_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _when(seconds: float | None) -> str:
+def _when(seconds: float | None) -> LazyString:
     if seconds is None:
-        return "Try again in a moment."
+        return _l("Try again in a moment.")
     seconds = max(1, math.ceil(seconds))
     if seconds < 120:
-        return f"Try again in {seconds} seconds."
-    return f"Try again in {math.ceil(seconds / 60)} minutes."
+        return lazy_ngettext(
+            "Try again in %(num)d second.", "Try again in %(num)d seconds.", seconds
+        )
+    minutes = math.ceil(seconds / 60)
+    return lazy_ngettext("Try again in %(num)d minute.", "Try again in %(num)d minutes.", minutes)
 
 
-def _megabytes(n: int) -> str:
-    return f"{n / (1024 * 1024):.0f} MB"
+# kombo.py's words for a connection that failed (English, also in the log), for the user.
+_CONNECTION_WORDS = {
+    "Kombo did not answer in time.": _l("Kombo did not answer in time."),
+    "Kombo could not be reached.": _l("Kombo could not be reached."),
+    "The connection to Kombo broke.": _l("The connection to Kombo broke."),
+}
+
+
+def _connection_words(message: str) -> str | LazyString:
+    return _CONNECTION_WORDS.get(message, message)
 
 
 def from_kombo(err: KomboError) -> PortalError:
@@ -217,54 +237,72 @@ def from_kombo(err: KomboError) -> PortalError:
     kw: dict[str, Any] = {"log_url": err.log_url, "retry_after": err.retry_after}
     said = kombo_words(err.message) if not isinstance(err, KomboBadResponse) else ""
     if err.too_large:
-        limit = f" It said: “{said}”" if said else ""
         return PortalError(
             413,
             "file_too_large_for_ats",
-            "This file is too large for this ATS: Kombo refused it before the ATS saw it."
-            f"{limit} Kombo advises keeping attachments under {_megabytes(KOMBO_ADVISED_BYTES)}; "
-            "make it smaller (for example save a compressed PDF) and try again.",
+            lazy_join(
+                _l("This file is too large for this ATS: Kombo refused it before the ATS saw it."),
+                _l("It said: “%(said)s”", said=said) if said else "",
+                _l(
+                    "Kombo advises keeping attachments under %(size)s; make it smaller (for example save a compressed PDF) and try again.",
+                    size=lazy_size(KOMBO_ADVISED_BYTES),
+                ),
+            ),
             **kw,
         )
     portal_code = (err.code or "PORTAL.").startswith("PORTAL.")
     if err.rate_limited and (portal_code or err.code not in _KOMBO_CODES):
         return PortalError(
-            429, "ats_busy", f"Kombo is busy right now. {_when(err.retry_after)}", **kw
+            429,
+            "ats_busy",
+            lazy_join(_l("Kombo is busy right now."), _when(err.retry_after)),
+            **kw,
         )
     if err.code in _KOMBO_CODES:
         status, code, message = _KOMBO_CODES[err.code]
         if status == 429:
-            message = message.replace("Try again in a moment.", _when(err.retry_after))
+            return PortalError(status, code, lazy_join(message, _when(err.retry_after)), **kw)
         return PortalError(status, code, message, **kw)
     if err.code in _SHOW_KOMBO_MESSAGE:
-        return PortalError(422, "ats_refused", f"The ATS refused this: {said}", **kw)
+        return PortalError(
+            422, "ats_refused", _l("The ATS refused this: %(said)s", said=said), **kw
+        )
     if isinstance(err, KomboConnectionError):
-        return PortalError(503, "kombo_unreachable", f"{err.message} Try again in a moment.", **kw)
+        return PortalError(
+            503,
+            "kombo_unreachable",
+            lazy_join(_connection_words(err.message), _l("Try again in a moment.")),
+            **kw,
+        )
     if isinstance(err, KomboBadResponse) and not (err.status and 400 <= err.status < 500):
         return PortalError(
             502,
             "kombo_bad_response",
-            "Kombo sent an answer we could not read. Try again in a moment.",
+            _l("Kombo sent an answer we could not read. Try again in a moment."),
             **kw,
         )
     if err.status == 404:
-        return PortalError(404, "not_found", "That was not found in the ATS.", **kw)
+        return PortalError(404, "not_found", _l("That was not found in the ATS."), **kw)
     if err.status is not None and 400 <= err.status < 500:
         # A refusal with a code we do not know (or none, the minimal envelope): still a
         # refusal of this request, not an outage; Kombo's own words say why.
-        why = f" Kombo says: “{said}”" if said else ""
         return PortalError(
             422 if err.status not in (403, 409) else err.status,
             "ats_refused",
-            f"The ATS or Kombo refused this request.{why} "
-            "If you cannot tell what to change, tell support.",
+            lazy_join(
+                _l("The ATS or Kombo refused this request."),
+                _l("Kombo says: “%(said)s”", said=said) if said else "",
+                _l("If you cannot tell what to change, tell support."),
+            ),
             **kw,
         )
     # PLATFORM.UNKNOWN_ERROR, REMOTE.UNKNOWN_HTTP_ERROR, and codes Kombo adds later.
     return PortalError(
         502,
         "ats_error",
-        "Something went wrong between the ATS and us. Try again; if it keeps failing, tell support.",
+        _l(
+            "Something went wrong between the ATS and us. Try again; if it keeps failing, tell support."
+        ),
         **kw,
     )
 
@@ -289,7 +327,8 @@ def wants_json() -> bool:
 
 def error_body(err: PortalError) -> dict[str, Any]:
     """The JSON error object; log_url only for staff."""
-    body: dict[str, Any] = {"code": err.code, "message": err.message, "reference": reference()}
+    # str(): the message may be lazy; JSON and the page get it in this request's language.
+    body: dict[str, Any] = {"code": err.code, "message": str(err.message), "reference": reference()}
     # Only a principal resolved before the error: resolving here could fail again (bad token, 413).
     principal = g.get("principal")
     if err.log_url and principal is not None and principal.is_staff:
@@ -322,7 +361,7 @@ def store_unavailable() -> PortalError:
     return PortalError(
         503,
         "state_unavailable",
-        "The portal cannot reach its shared state right now. Try again in a moment.",
+        _l("The portal cannot reach its shared state right now. Try again in a moment."),
         retry_after=5,
     )
 
@@ -332,26 +371,31 @@ def _store_error(exc: Exception) -> Any:
     return render_error(store_unavailable())
 
 
-HOST_NOT_SERVED = "This portal is not served under that address."
+HOST_NOT_SERVED = _l("This portal is not served under that address.")
 _HTTP_MESSAGES = {
-    400: ("bad_request", "The request was not understood."),
-    403: ("forbidden", "You are not allowed to do that."),
-    404: ("not_found", "That page or item does not exist, or you have no access to it."),
-    405: ("method_not_allowed", "That is not allowed here."),
-    413: ("file_too_large", "This file is too large for the portal."),
-    429: ("too_many_requests", "Too many requests in a short time. Wait a minute and try again."),
+    400: ("bad_request", _l("The request was not understood.")),
+    403: ("forbidden", _l("You are not allowed to do that.")),
+    404: ("not_found", _l("That page or item does not exist, or you have no access to it.")),
+    405: ("method_not_allowed", _l("That is not allowed here.")),
+    413: ("file_too_large", _l("This file is too large for the portal.")),
+    429: (
+        "too_many_requests",
+        _l("Too many requests in a short time. Wait a minute and try again."),
+    ),
 }
 
 
 def _http_error(exc: HTTPException) -> Any:
     if isinstance(exc, SecurityError):  # a Host not in TRUSTED_HOSTS: no URL can be built
-        return jsonify(error={"code": "host_not_served", "message": HOST_NOT_SERVED}), 400
-    code, message = _HTTP_MESSAGES.get(exc.code or 500, ("error", exc.description or "Error."))
+        return jsonify(error={"code": "host_not_served", "message": str(HOST_NOT_SERVED)}), 400
+    code, message = _HTTP_MESSAGES.get(exc.code or 500, ("error", _l("That did not work.")))
     if exc.code == 413:
         from flask import current_app
 
-        limit = current_app.config["MAX_UPLOAD_BYTES"] // (1024 * 1024)
-        message = f"This file is larger than the {limit} MB the portal accepts."
+        message = _l(
+            "This file is larger than the %(size)s the portal accepts.",
+            size=lazy_size(current_app.config["MAX_UPLOAD_BYTES"]),
+        )
     return render_error(PortalError(exc.code or 500, code, message))
 
 
@@ -363,7 +407,9 @@ def _kombo_error(err: KomboError) -> Any:
 def _unexpected(exc: Exception) -> Any:
     log.exception("unexpected error ref=%s", reference())
     return render_error(
-        PortalError(500, "internal_error", "Something went wrong on our side. Please try again.")
+        PortalError(
+            500, "internal_error", _l("Something went wrong on our side. Please try again.")
+        )
     )
 
 

@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 import requests
 from flask import Flask, current_app, has_app_context
+from flask_babel import lazy_gettext as _l
 
 from portal import metrics
 from portal.errors import PortalError
@@ -108,13 +109,13 @@ def _take(iid: str, write: bool) -> str:
         time.sleep(max(0.005, min(pause, wait - waited)))
         token = store.take_slot(_slots(iid), limit(iid), ttl)
         if token is not None:
-            metrics.BUDGET_WAITS.labels("got").inc()
+            metrics.count(metrics.BUDGET_WAITS, "got")
             return token
-    metrics.BUDGET_WAITS.labels("busy").inc()
+    metrics.count(metrics.BUDGET_WAITS, "busy")
     raise PortalError(
         503,
         "ats_busy",
-        "Many requests are going to this ATS right now. Try again in a moment.",
+        _l("Many requests are going to this ATS right now. Try again in a moment."),
         retry_after=5,
     )
 
@@ -146,8 +147,11 @@ def _paused(wait: float) -> PortalError:
     return PortalError(
         503,
         "ats_paused",
-        "This ATS has failed several times in a row, so the portal paused requests to it. "
-        f"Try again in {int(wait) + 1} seconds.",
+        _l(
+            "This ATS has failed several times in a row, so the portal paused requests to it. "
+            "Try again in %(seconds)s seconds.",
+            seconds=int(wait) + 1,
+        ),
         retry_after=wait,
     )
 
@@ -233,11 +237,11 @@ def call(integration_id: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -
         raise
     finally:
         get_store().give_slot(_slots(integration_id), token)
-        metrics.KOMBO_SECONDS.labels(endpoint).observe(time.perf_counter() - started)
-        metrics.KOMBO_CALLS.labels(endpoint, code).inc()
+        metrics.observe(metrics.KOMBO_SECONDS, time.perf_counter() - started, endpoint)
+        metrics.count(metrics.KOMBO_CALLS, endpoint, code)
         retries = getattr(_attempts, "count", 0) - 1
         if retries > 0:
-            metrics.KOMBO_RETRIES.labels(endpoint).inc(retries)
+            metrics.count(metrics.KOMBO_RETRIES, endpoint, amount=retries)
     _after(integration_id, None, trial)
     return result
 

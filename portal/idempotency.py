@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from portal.access import Principal
 from portal.errors import PortalError
@@ -57,8 +58,12 @@ def parse_key(values: list[str]) -> str | None:
         raise PortalError(
             400,
             "idempotency_key_invalid",
-            f"The {KEY_HEADER} header must be one value of 1 to {MAX_KEY_LENGTH} printable "
-            "ASCII characters (a UUID is a good choice).",
+            _l(
+                "The %(header)s header must be one value of 1 to %(max)s printable "
+                "ASCII characters (a UUID is a good choice).",
+                header=KEY_HEADER,
+                max=MAX_KEY_LENGTH,
+            ),
         )
     return value
 
@@ -236,8 +241,10 @@ def begin(principal: Principal, key: str | None, fp: str) -> Answer | Claim:
             raise PortalError(
                 409,
                 "upload_in_progress",
-                "This file is still being sent from an earlier request. "
-                "Wait a minute, then look at the application before trying again.",
+                _l(
+                    "This file is still being sent from an earlier request. "
+                    "Wait a minute, then look at the application before trying again."
+                ),
             )
         time.sleep(_POLL_SECONDS)
 
@@ -247,8 +254,11 @@ def _check(record: Record | None, fp: str) -> None:
         raise PortalError(
             422,
             "idempotency_key_reused",
-            f"This {KEY_HEADER} was already used for another file, type or application. "
-            "Use a new key for each file you add.",
+            _l(
+                "This %(header)s was already used for another file, type or application. "
+                "Use a new key for each file you add.",
+                header=KEY_HEADER,
+            ),
         )
 
 

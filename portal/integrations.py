@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, current_app
+from flask_babel import lazy_gettext as _l
 
 from portal import filetype
 from portal.kombo import KomboClient, KomboError, Timeouts
@@ -24,7 +25,9 @@ from portal.kombo import KomboClient, KomboError, Timeouts
 log = logging.getLogger(__name__)
 
 UPLOAD_ACTION = "ats_add_application_attachment"
-TYPE_LABELS = {"CV": "CV", "COVER_LETTER": "Cover letter", "OTHER": "Other"}
+# Kombo's statuses other than ACTIVE, as the sentence about reconnecting says them.
+_STATUS_WORDS = {"INACTIVE": _l("inactive"), "INVALID": _l("invalid")}
+TYPE_LABELS = {"CV": _l("CV"), "COVER_LETTER": _l("Cover letter"), "OTHER": _l("Other")}
 
 
 @dataclass(frozen=True)
@@ -127,7 +130,9 @@ def _load(integration_id: str) -> Integration:
             "",
             "UNKNOWN",
             False,
-            "Kombo sent details of this ATS connection that the portal cannot read. Try again later.",
+            _l(
+                "Kombo sent details of this ATS connection that the portal cannot read. Try again later."
+            ),
         )
 
 
@@ -144,13 +149,17 @@ def _read(integration_id: str) -> Integration:
     status = data.get("status") or "UNKNOWN"
     base = {"id": integration_id, "tool": tool, "organization": org, "status": status}
     if status != "ACTIVE":
-        reason = f"The connection to {tool} is {status.lower()}: the customer must reconnect it in Kombo."
+        reason = _l(
+            "The connection to %(tool)s is %(status)s: the customer must reconnect it in Kombo.",
+            tool=tool,
+            status=_STATUS_WORDS.get(status, status.lower()),
+        )
         return Integration(**base, upload_available=False, reason=reason)
     action = next(
         (a for a in data.get("write_actions") or [] if a.get("id") == UPLOAD_ACTION), None
     )
     if action is not None and not action.get("is_available", True):
-        reason = f"{tool} does not accept attachments through Kombo."
+        reason = _l("%(tool)s does not accept attachments through Kombo.", tool=tool)
         return Integration(**base, upload_available=False, reason=reason)
     try:
         restrictions = normalise_restrictions(
@@ -161,7 +170,7 @@ def _read(integration_id: str) -> Integration:
             return Integration(
                 **base,
                 upload_available=False,
-                reason=f"{tool} does not accept attachments through Kombo.",
+                reason=_l("%(tool)s does not accept attachments through Kombo.", tool=tool),
             )
         restrictions = None  # unknown limits: the ATS will tell us on upload
     types = _types(restrictions)
@@ -169,7 +178,7 @@ def _read(integration_id: str) -> Integration:
         return Integration(
             **base,
             upload_available=False,
-            reason=f"{tool} accepts no attachment types.",
+            reason=_l("%(tool)s accepts no attachment types.", tool=tool),
             restrictions=restrictions,
             types=types,
         )

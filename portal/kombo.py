@@ -569,9 +569,13 @@ class KomboClient:
         Kombo's own hint (Retry-After, ratelimit-reset) wins over the backoff, up to a cap.
         """
         t = self.timeouts
-        if attempt >= t.attempts or not err.retryable:
+        if not err.retryable or (write and (err.maybe_applied or not err.edge_refused)):
             return None
-        if write and (err.maybe_applied or not err.edge_refused):
+        # `attempts` bounds guessing (backoff); when Kombo says when to come back (a rate limit
+        # with Retry-After or ratelimit-reset), its word is followed until the deadline, so a
+        # busy minute is waited out instead of reaching the user as a 429.
+        told = err.retry_after is not None and err.retry_after > 0
+        if attempt >= (t.attempts * 4 if told else t.attempts):
             return None
         ceiling = min(t.backoff_cap, t.backoff_base * 2 ** (attempt - 1))
         wait = random.uniform(0, ceiling)  # noqa: S311 - full jitter, not security  # nosec B311

@@ -14,6 +14,7 @@ refuses /metrics from outside; Prometheus scrapes the instances directly.
 from __future__ import annotations
 
 import hmac
+import logging
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -30,6 +31,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import REGISTRY, Collector
 
 bp = Blueprint("metrics", __name__)
+log = logging.getLogger(__name__)
 MIN_TOKEN_LENGTH = 32
 
 UPLOADS = Counter(
@@ -56,14 +58,35 @@ DOWNLOADS = Counter(
 )
 
 
+def count(metric: Counter, *labels: str, amount: float = 1) -> None:
+    """Add to a counter, best effort: a metric that cannot be written (its multi-process folder
+    gone, e.g. a tmp cleaner) is logged, never turned into the user's error."""
+    try:
+        metric.labels(*labels).inc(amount)
+    except OSError as exc:
+        _lost(metric, exc)
+
+
+def observe(metric: Histogram, value: float, *labels: str) -> None:
+    """Record one observation, best effort (as `count`)."""
+    try:
+        metric.labels(*labels).observe(value)
+    except OSError as exc:
+        _lost(metric, exc)
+
+
+def _lost(metric: Any, exc: OSError) -> None:
+    log.warning("metric %s not recorded: %r", getattr(metric, "_name", metric), exc)
+
+
 def record_upload(integration_id: str, outcome: str) -> None:
     """One upload ended: `outcome` is 'uploaded' or the error code the user was given."""
-    UPLOADS.labels(integration_id, outcome).inc()
+    count(UPLOADS, integration_id, outcome)
 
 
 def record_refusal(reason: str) -> None:
     """A file was refused by our checks (`reason` is the refusal's code)."""
-    FILE_REFUSALS.labels(reason).inc()
+    count(FILE_REFUSALS, reason)
 
 
 class FleetCollector(Collector):

@@ -11,6 +11,8 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from portal import applications, attachments, integrations
 from portal.access import Principal, current_principal, integration_for
@@ -114,7 +116,7 @@ def upload(principal: Principal, iid: str, aid: str) -> Any:
     app = applications.get(principal, iid, aid)
     files = [f for f in request.files.getlist("file") if f.filename]
     if not files:
-        flash("Choose a file to upload.", "error")
+        flash(_l("Choose a file to upload."), "error")
     for file in files:
         try:
             answer = attachments.upload(principal, iid, app, file, request.form.get("type"))
@@ -127,9 +129,13 @@ def upload(principal: Principal, iid: str, aid: str) -> Any:
         name = outcome["attachment"]["name"]
         if outcome.get("code") == "already_uploaded":  # the form was sent twice (a resubmit)
             flash(
-                f"“{name}” was already uploaded a moment ago, so it was not added twice.", "success"
+                _(
+                    "“%(name)s” was already uploaded a moment ago, so it was not added twice.",
+                    name=name,
+                ),
+                "success",
             )
             continue
         # Kombo's warnings are debug notes with raw ids (its docs: log them), not for recruiters.
-        flash(f"“{name}” was uploaded.", "success")
+        flash(_("“%(name)s” was uploaded.", name=name), "success")
     return redirect(url_for("pages.application", iid=iid, aid=aid), code=303)

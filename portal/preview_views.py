@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, render_template, url_for
+from flask_babel import lazy_gettext as _l
 
 from portal import access, previews, tokens
 from portal.errors import PortalError
@@ -49,10 +50,10 @@ def page(token: str, number: int) -> Response:
     """One of the first pages, large."""
     iid, cid, aid, lock, _ = _grant(token)
     if not 1 <= number <= previews.MAX_PAGES:
-        raise PortalError(404, "not_found", "There is no preview of that page.")
+        raise PortalError(404, "not_found", _l("There is no preview of that page."))
     rendered, _ = previews.render(iid, cid, aid, "pages", lock)
     if number > len(rendered.pages):
-        raise PortalError(404, "not_found", "There is no preview of that page.")
+        raise PortalError(404, "not_found", _l("There is no preview of that page."))
     return _png(rendered.pages[number - 1])
 
 

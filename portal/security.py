@@ -13,10 +13,12 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, Response, g, request
+from flask_babel import lazy_gettext as _l
 from flask_compress import Compress
 from werkzeug.routing import RequestRedirect
 
 from portal.errors import PortalError
+from portal.i18n import lazy_size
 
 SELF, NONE = "'self'", "'none'"
 
@@ -125,13 +127,17 @@ def json_body(max_bytes: int = MAX_JSON_BYTES, max_depth: int = MAX_JSON_DEPTH) 
 
 def _parse(data: bytes, max_bytes: int, max_depth: int) -> Any:
     if _depth(data, max_depth) > max_depth:
-        raise PortalError(400, "json_too_deep", f"The JSON is nested deeper than {max_depth}.")
+        raise PortalError(
+            400, "json_too_deep", _l("The JSON is nested deeper than %(depth)s.", depth=max_depth)
+        )
     if len(data) > max_bytes:
-        raise PortalError(413, "body_too_large", f"Send at most {max_bytes // 1024} KB of JSON.")
+        raise PortalError(
+            413, "body_too_large", _l("Send at most %(size)s of JSON.", size=lazy_size(max_bytes))
+        )
     try:
         return json.loads(data)
     except ValueError:
-        raise PortalError(400, "json_invalid", "The body is not valid JSON.") from None
+        raise PortalError(400, "json_invalid", _l("The body is not valid JSON.")) from None
 
 
 def _depth(data: bytes, limit: int) -> int:

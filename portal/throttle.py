@@ -22,12 +22,15 @@ import time
 from typing import Any
 
 from flask import Flask, Response, current_app, request
+from flask_babel import LazyString, lazy_ngettext
+from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter, RequestLimit
 from limits.storage import Storage
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import tokens
 from portal.errors import PortalError
+from portal.i18n import N_
 from portal.security import json_body
 from portal.state import Store
 
@@ -140,22 +143,27 @@ def _too_many(limit: RequestLimit) -> Response | None:
     raise PortalError(
         429,
         "too_many_requests",
-        _MESSAGES.get(request.endpoint or "", _MESSAGES[""]).format(wait=_wait_words(retry)),
+        _l(_MESSAGES.get(request.endpoint or "", _MESSAGES[""]), wait=_wait_words(retry)),
         retry_after=retry,
     )
 
 
+# msgids, translated where the error is made (N_: marked for pybabel, looked up later).
 _MESSAGES = {
-    "auth.signin": "Too many failed sign-ins. Wait {wait} and try again, "
-    "or ask your administrator to check your account.",
-    "api.embed_session": "Too many sessions were started for this partner. Wait {wait}.",
-    "api.revoke_embed_sessions": "Too many calls from this partner. Wait {wait}.",
-    "": "Too many requests in a short time. Wait {wait} and try again.",
+    "auth.signin": N_(
+        "Too many failed sign-ins. Wait %(wait)s and try again, "
+        "or ask your administrator to check your account."
+    ),
+    "api.embed_session": N_("Too many sessions were started for this partner. Wait %(wait)s."),
+    "api.revoke_embed_sessions": N_("Too many calls from this partner. Wait %(wait)s."),
+    "": N_("Too many requests in a short time. Wait %(wait)s and try again."),
 }
 
 
-def _wait_words(seconds: int) -> str:
-    return "a minute" if seconds > 50 else f"{seconds} seconds"
+def _wait_words(seconds: int) -> LazyString:
+    if seconds > 50:
+        return _l("a minute")
+    return lazy_ngettext("%(num)d second", "%(num)d seconds", seconds)
 
 
 def init_app(app: Flask) -> None:

@@ -30,8 +30,11 @@ from typing import Any
 
 import jwt
 from flask import current_app
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from portal import i18n
 from portal.errors import PortalError
 from portal.kombo import is_kombo_id
 from portal.state import get_store
@@ -50,7 +53,9 @@ def now() -> float:
     return clock() if clock is not None else time.time()
 
 
-def _refused(message: str, code: str = "token_invalid", status: int = 401) -> PortalError:
+def _refused(
+    message: str | LazyString, code: str = "token_invalid", status: int = 401
+) -> PortalError:
     return PortalError(status, code, message)
 
 
@@ -67,6 +72,7 @@ def mint_embed_token(
     scope: list[str] | None = None,
     ttl: int = 300,
     parent_origin: str | None = None,
+    locale: str | None = None,
 ) -> str:
     """What a partner's backend does: sign a short-lived embed token (also `portal embed-token`)."""
     issued = int(time.time())
@@ -85,6 +91,8 @@ def mint_embed_token(
         claims["sub"] = user
     if parent_origin:
         claims["parent_origin"] = parent_origin
+    if locale:
+        claims["locale"] = locale
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
@@ -138,6 +146,7 @@ _CLAIM_TYPES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "application_id": (_text, "a string"),
     "parent_origin": (_text, "a string"),
     "scope": (_scope, "a list of strings"),
+    "locale": (_text, "a string"),
 }
 _EMBED_REQUIRED = ("exp", "iat", "iss", "aud", "jti", "integration_id")
 _REVOKE_REQUIRED = ("exp", "iat", "iss", "aud", "jti")
@@ -159,18 +168,20 @@ def _verify(
 ) -> tuple[dict[str, Any], str]:
     """Signature, audience, claim presence and types, and the times; the claims and the key."""
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_BYTES:
-        raise _refused("The embed token is missing or malformed.")
+        raise _refused(_l("The embed token is missing or malformed."))
     issuer = _unverified_issuer(token)
     partner = partners.get(issuer) if isinstance(issuer, str) else None
     if partner is None:
-        raise _refused("The embed token names an unknown partner.", "token_unknown_partner")
+        raise _refused(_l("The embed token names an unknown partner."), "token_unknown_partner")
     claims, key = _decode_with_any(token, issuer, partner["secrets"], audience, required)
     for name, (check, words) in _CLAIM_TYPES.items():
         if name in claims and not check(claims[name]):
-            raise _refused(f"The embed token's {name} must be {words}.")
+            raise _refused(
+                _l("The embed token's %(claim)s must be %(kind)s.", claim=name, kind=words)
+            )
     _check_times(claims)
     if not 8 <= len(claims["jti"]) <= 128:
-        raise _refused("The embed token's id (jti) must be 8 to 128 characters.")
+        raise _refused(_l("The embed token's id (jti) must be 8 to 128 characters."))
     return claims, key
 
 
@@ -178,7 +189,7 @@ def _unverified_issuer(token: str) -> Any:
     try:
         payload = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:
-        raise _refused("The embed token is malformed.") from None
+        raise _refused(_l("The embed token is malformed.")) from None
     return payload.get("iss") if isinstance(payload, dict) else None
 
 
@@ -207,21 +218,23 @@ def _decode_with_any(
         except jwt.InvalidSignatureError:
             continue
         except jwt.PyJWTError as exc:
-            raise _refused(f"The embed token is invalid ({exc}).") from None
+            raise _refused(_l("The embed token is invalid (%(why)s).", why=str(exc))) from None
         return claims, key
-    raise _refused("The embed token's signature is wrong.", "token_signature_invalid")
+    raise _refused(_l("The embed token's signature is wrong."), "token_signature_invalid")
 
 
 def _check_times(claims: dict[str, Any]) -> None:
     t = now()
     if claims["exp"] + LEEWAY < t:
         raise _refused(
-            "The embed token has expired. Ask the partner app for a new one.", "token_expired"
+            _l("The embed token has expired. Ask the partner app for a new one."), "token_expired"
         )
     if claims["exp"] - claims["iat"] > MAX_EMBED_TTL:
-        raise _refused("The embed token lives longer than 10 minutes.", "token_lifetime_too_long")
+        raise _refused(
+            _l("The embed token lives longer than 10 minutes."), "token_lifetime_too_long"
+        )
     if claims["iat"] > t + LEEWAY or claims.get("nbf", t) > t + LEEWAY:
-        raise _refused("The embed token is dated in the future.", "token_not_yet_valid")
+        raise _refused(_l("The embed token is dated in the future."), "token_not_yet_valid")
 
 
 def _check_embed_claims(
@@ -230,21 +243,29 @@ def _check_embed_claims(
     iid = claims["integration_id"]
     if iid not in partner.get("integrations", []) or iid not in integrations:
         raise _refused(
-            "This partner may not use that ATS connection.", "token_integration_refused", 403
+            _l("This partner may not use that ATS connection."), "token_integration_refused", 403
         )
     app_id = claims.get("application_id")
     if app_id is not None and not is_kombo_id(app_id):
-        raise _refused("The embed token's application_id is not a Kombo id.")
+        raise _refused(_l("The embed token's application_id is not a Kombo id."))
     scope = claims.get("scope", sorted(SCOPES))
     if not scope or not set(scope) <= SCOPES:
         raise _refused(
-            "The embed token's scope must list some of: upload, list, download.",
+            _l("The embed token's scope must list some of: upload, list, download."),
             "token_scope_invalid",
+        )
+    if "locale" in claims and i18n.known(claims["locale"]) is None:
+        raise _refused(
+            _l(
+                "The embed token's locale must be one of: %(locales)s.",
+                locales=", ".join(i18n.LOCALES),
+            ),
+            "token_locale_invalid",
         )
     origin = claims.get("parent_origin")
     if origin is not None and origin not in partner.get("origins", []):
         raise _refused(
-            "The embed token's parent origin is not one of the partner's.",
+            _l("The embed token's parent origin is not one of the partner's."),
             "token_origin_refused",
             403,
         )
@@ -255,7 +276,7 @@ def _claim_once(claims: dict[str, Any]) -> None:
     ttl_left = max(claims["exp"] - now(), 0) + LEEWAY
     if not get_store().claim(f"jti:{claims['iss']}:{claims['jti']}", ttl_left):
         raise _refused(
-            "This embed token was already used. Ask the partner app for a new one.",
+            _l("This embed token was already used. Ask the partner app for a new one."),
             "token_replayed",
         )
 
@@ -300,7 +321,9 @@ def exchange_embed_token(token: Any, partner: str | None = None) -> dict[str, An
     cfg = current_app.config
     claims, key = verify_embed_token(token, cfg["PARTNERS"], cfg["INTEGRATIONS"])
     if partner is not None and claims["iss"] != partner:
-        raise _refused("This embed token belongs to another partner.", "token_wrong_partner", 403)
+        raise _refused(
+            _l("This embed token belongs to another partner."), "token_wrong_partner", 403
+        )
     _claim_once(claims)
     config = cfg["PARTNERS"][claims["iss"]]
     expires_in = int(cfg["EMBED_SESSION_TTL"])
@@ -312,6 +335,7 @@ def exchange_embed_token(token: Any, partner: str | None = None) -> dict[str, An
         "s": sorted(claims.get("scope", sorted(SCOPES))),
         "u": str(claims.get("sub") or "partner user")[:200],
         "o": claims.get("parent_origin") or (config.get("origins") or [None])[0],
+        "l": i18n.known(claims.get("locale")),
         "t": issued,
         "x": issued + expires_in,
         "sid": secrets.token_urlsafe(16),
@@ -324,6 +348,7 @@ def exchange_embed_token(token: Any, partner: str | None = None) -> dict[str, An
         "application_id": payload["a"],
         "scope": payload["s"],
         "parent_origin": payload["o"],
+        "locale": payload["l"],
     }
 
 
@@ -350,9 +375,10 @@ class EmbedSession:
     expires_at: float
     session_id: str
     fingerprint: str = ""  # which partner secret signed the embed token it came from
+    locale: str | None = None  # the partner's choice of language, if its token said
 
 
-def _session_refused(message: str, code: str) -> PortalError:
+def _session_refused(message: str | LazyString, code: str) -> PortalError:
     return _refused(message, code)
 
 
@@ -363,9 +389,9 @@ def read_session_token(token: str) -> EmbedSession:
         # max_age is a backstop on the real clock; the expiry below is the rule.
         data = _serializer("embed-session").loads(token, max_age=cfg["EMBED_SESSION_TTL"] + 60)
     except SignatureExpired:
-        raise _session_refused("Your session has expired.", "session_expired") from None
+        raise _session_refused(_l("Your session has expired."), "session_expired") from None
     except BadSignature:
-        raise _session_refused("Your session is not valid.", "session_invalid") from None
+        raise _session_refused(_l("Your session is not valid."), "session_invalid") from None
     try:
         session = EmbedSession(
             partner=str(data["p"]),
@@ -378,9 +404,10 @@ def read_session_token(token: str) -> EmbedSession:
             expires_at=float(data["x"]),
             session_id=str(data["sid"]),
             fingerprint=str(data["k"]),
+            locale=i18n.known(data.get("l")),
         )
     except (KeyError, TypeError, ValueError):  # signed by us, but in an older format
-        raise _session_refused("Your session is not valid.", "session_invalid") from None
+        raise _session_refused(_l("Your session is not valid."), "session_invalid") from None
     check_session_alive(session)
     return session
 
@@ -389,20 +416,23 @@ def check_session_alive(session: EmbedSession) -> None:
     """Refuse (401) an embed session that expired, was revoked or lost its partner's trust."""
     cfg = current_app.config
     if session.expires_at <= now():
-        raise _session_refused("Your session has expired.", "session_expired")
+        raise _session_refused(_l("Your session has expired."), "session_expired")
     partner = cfg["PARTNERS"].get(session.partner)
     # A partner removed from configuration, or no longer allowed this integration, loses access now.
     if partner is None or session.integration_id not in partner.get("integrations", []):
-        raise _session_refused("Your session is not valid.", "session_invalid")
+        raise _session_refused(_l("Your session is not valid."), "session_invalid")
     if session.fingerprint not in {_fingerprint(s) for s in partner["secrets"]}:
         raise _session_refused(
-            "Your session was started with a partner key that has been replaced. "
-            "Open the page from the partner app again.",
+            _l(
+                "Your session was started with a partner key that has been replaced. "
+                "Open the page from the partner app again."
+            ),
             "session_revoked",
         )
     if _revoked(session):
         raise _session_refused(
-            "This session was ended. Open the page from the partner app again.", "session_revoked"
+            _l("This session was ended. Open the page from the partner app again."),
+            "session_revoked",
         )
 
 
@@ -462,9 +492,9 @@ def read_download_token(token: str) -> tuple[str, str, str, str | None, Any]:
     404/410 otherwise. The holder is checked by the view (`access.check_link_holder`)."""
     cfg = current_app.config
     expired = PortalError(
-        410, "link_expired", "This download link has expired. Reload the list and try again."
+        410, "link_expired", _l("This download link has expired. Reload the list and try again.")
     )
-    invalid = PortalError(404, "not_found", "This download link is not valid.")
+    invalid = PortalError(404, "not_found", _l("This download link is not valid."))
     try:
         iid, cid, aid, lock, holder, expires = _serializer("download").loads(
             token, max_age=cfg["DOWNLOAD_URL_TTL"] + 60

@@ -18,6 +18,7 @@
     const body = {
       integration_id: form.elements.integration_id.value,
       application_id: form.elements.application_id.value.trim() || null,
+      locale: form.elements.locale.value || null,
     };
     const resp = await fetch("/token", {
       method: "POST",
@@ -50,6 +51,8 @@
     url.searchParams.set("partner", partner);
     if (form.elements.theme.value) url.searchParams.set("theme", form.elements.theme.value);
     url.searchParams.set("accent", form.elements.accent.value);
+    // The page's language (the token's locale then answers the session's messages in it too).
+    if (form.elements.locale.value) url.searchParams.set("locale", form.elements.locale.value);
     url.hash = `token=${encodeURIComponent(token)}`; // the fragment never reaches a server log
     wrap.classList.toggle("is-narrow", form.elements.width.value === "narrow");
     frame.src = url.toString();

@@ -15,7 +15,7 @@ import { Announcer, h } from "./portal/dom.js";
 import { formatBytes, formatDate } from "./portal/format.js";
 import { memoryStorage } from "./portal/listing.js";
 import { envelope, refreshToken, validOrigin } from "./portal/messages.js";
-import { S } from "./portal/strings.js";
+import { pageLang, S } from "./portal/strings.js";
 import { Uploader } from "./portal/uploader.js";
 
 const root = document.getElementById("embed-root");
@@ -148,7 +148,7 @@ async function openWith(token) {
 
 async function exchange(token, expectedOrigin) {
   const { data } = await send("POST", root.dataset.sessionUrl, {
-    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    headers: { "Content-Type": "application/json", Accept: "application/json", "Accept-Language": pageLang() },
     body: JSON.stringify({ token, partner: root.dataset.partner }),
   }).promise;
   const origin = validOrigin(data.parent_origin);

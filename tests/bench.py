@@ -441,7 +441,9 @@ def portal_upload(stack: Stack, http: requests.Session, aid: str, path: Path) ->
     resp = http.post(
         f"{stack.portal}/api/v1/integrations/{stack.iid}/applications/{aid}/attachments",
         data=body,
-        headers={"Content-Type": body.content_type},
+        # The same file again on purpose: a new key each time, as the page does (without one,
+        # the portal answers a repeat within 10 minutes "already uploaded").
+        headers={"Content-Type": body.content_type, "Idempotency-Key": str(uuid.uuid4())},
         timeout=HTTP_TIMEOUT,
     )
     if resp.status_code != 201:

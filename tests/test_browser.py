@@ -832,7 +832,8 @@ def list_names(page: Any) -> list[str]:
 
 @pytest.fixture
 def de_page(browser: Any, watch: Watch) -> Iterator[Any]:
-    """A German-speaking recruiter's browser (navigator.language de-DE, Berlin time)."""
+    """A German-speaking recruiter's browser (Accept-Language and navigator.language de-DE,
+    Berlin time): the portal answers in German."""
     context = browser.new_context(viewport=VIEWPORT, locale="de-DE", timezone_id="Europe/Berlin")
     yield watch.attach(context.new_page())
     context.close()
@@ -865,7 +866,7 @@ def test_new_files_are_on_top_marked_and_stay_marked(de_page, portal, sandbox):
     expect(rows).to_have_count(before + 2)
     # Both at the top, each with its size (known from the upload: Kombo's list has none).
     assert set(list_names(page)[:2]) == {cv, letter}
-    expect(new.first.locator("td[data-label=Size]")).to_have_text(re.compile(r"^\d+ (B|KB)$"))
+    expect(new.first.locator("td[data-label=Größe]")).to_have_text(re.compile(r"^\d+ (B|KB)$"))
 
     # Any number of refreshes, and a reload of the tab: still marked.
     for _ in range(3):
@@ -874,7 +875,7 @@ def test_new_files_are_on_top_marked_and_stay_marked(de_page, portal, sandbox):
         expect(new).to_have_count(2)
     page.reload()
     expect(page.locator("[data-attachments] tr.is-new")).to_have_count(2)
-    expect(page.locator("[data-attachments] tr.is-new .new-badge").first).to_have_text("New")
+    expect(page.locator("[data-attachments] tr.is-new .new-badge").first).to_have_text("Neu")
 
     # Sort by name (Alpha before Zeta), filter to cover letters.
     page.select_option("#attachments-sort", "name")
@@ -884,9 +885,9 @@ def test_new_files_are_on_top_marked_and_stay_marked(de_page, portal, sandbox):
     page.select_option("#attachments-type", "COVER_LETTER")
     expect(page.locator("[data-attachments] tbody tr")).not_to_have_count(0)
     labels = page.eval_on_selector_all(
-        "[data-attachments] tbody td[data-label=Type]", "(tds) => tds.map((td) => td.textContent)"
+        "[data-attachments] tbody td[data-label=Art]", "(tds) => tds.map((td) => td.textContent)"
     )
-    assert set(labels) == {"Cover letter"}, labels
+    assert set(labels) == {"Anschreiben"}, labels
     expect(page.locator("[data-attachments] tr.is-new")).to_have_count(1)
 
     # Another tab of the same browser has its own marks.
@@ -1104,3 +1105,115 @@ def test_a_candidate_level_ats_is_explained_once_without_ids(page, portal, sandb
     )
     assert ids and not any(i in text for i in ids)
     assert not re.search(r"\b[1-9A-HJ-NP-Za-km-z]{24}\b", text), text
+
+
+# -- languages ------------------------------------------------------------------------------
+
+
+def _english_on(page: Any, lang: str) -> list[str]:
+    """English sentences of the source catalogue visible in the page (its text and labels)."""
+    from test_i18n import PROPER, _english_fragments
+
+    fragments, _ = _english_fragments(lang)
+    text = page.evaluate(
+        """() => [document.body.innerText,
+                 ...[...document.querySelectorAll('[aria-label],[title],[placeholder]')]
+                   .map((e) => [e.getAttribute('aria-label'), e.title, e.placeholder].join(' '))]
+                 .join('\\n')"""
+    )
+    plain = PROPER.sub("", text)
+    return [f for f in fragments if f in plain]
+
+
+def test_upload_flow_in_german(browser, watch, portal, sandbox):
+    """A recruiter in Germany (de-DE browser, the German choice remembered): every message of the
+    upload flow, from the browser and from the server, in German; no English on the page."""
+    context = browser.new_context(viewport=VIEWPORT, locale="de-DE", timezone_id="Europe/Berlin")
+    context.add_cookies([{"name": "portal_lang", "value": "de", "url": portal.url}])
+    page = watch.attach(context.new_page())
+    try:
+        sign_in_page(page, portal.url)
+        open_application(page, portal.url, sandbox.iid("full"))
+        assert page.evaluate("document.documentElement.lang") == "de"
+        expect(page.locator(".lang-switch [aria-current]")).to_have_text("Deutsch")
+        expect(page.locator("[data-choose]")).to_have_text("Dateien auswählen")
+
+        # A good file: queued, sent, confirmed, announced, listed (date in German format).
+        name = unique("Lebenslauf") + ".pdf"
+        row = add_file(page, name, samples.pdf(name))
+        expect(page.locator("[data-live]")).to_contain_text(f"1 Datei hinzugefügt: {name}")
+        expect(page.locator("[data-upload-submit]")).to_have_text("1 Datei zu Greenhouse hochladen")
+        page.click("[data-upload-submit]")
+        expect(row).to_have_attribute("data-state", "done")
+        expect(row).to_contain_text("Zu Greenhouse hochgeladen")
+        expect(page.locator("[data-live]")).to_contain_text(
+            f"{name} wurde zu Greenhouse hochgeladen."
+        )
+        new = page.locator("[data-attachments] tr.is-new")
+        expect(new.first.locator(".new-badge")).to_have_text("Neu")
+        expect(new.first.locator("time")).to_have_text(
+            re.compile(r"^\d{2}\.\d{2}\.\d{4}, \d{2}:\d{2}$")
+        )
+
+        # An empty file: the browser's own German hint, never sent.
+        empty = unique("Leer") + ".pdf"
+        empty_row = add_file(page, empty, b"")
+        expect(empty_row.locator(".qi-hint")).to_have_text(
+            "Diese Datei ist leer (0 Byte), es gibt also nichts zu senden. "
+            "Wählen Sie die Datei noch einmal oder eine andere."
+        )
+        empty_row.get_by_role("button", name=f"Entfernen {empty}").click()
+
+        # A refusal from the server: its German message, verbatim; German actions.
+        bad = unique("Anschreiben mit Makros") + ".docx"
+        bad_row = add_file(
+            page, bad, samples.docx("Sehr geehrte Damen und Herren", macros=True), ""
+        )
+        bad_row.locator("select").select_option("COVER_LETTER")
+        with page.expect_response(lambda r: is_upload(r.request)) as resp:
+            page.click("[data-upload-submit]")
+        error = resp.value.json()["error"]
+        assert error["code"] == "file_macros"
+        assert error["message"].startswith(f"„{bad}“ enthält Makros"), error["message"]
+        expect(bad_row.locator(".qi-error")).to_have_text(error["message"])
+        expect(bad_row.locator(".qi-ref")).to_contain_text(f"Referenz {error['reference']}")
+        expect(page.locator("[data-live]")).to_contain_text(
+            f"{bad} wurde nicht hochgeladen: {error['message']}"
+        )
+        expect(bad_row.get_by_role("button", name=f"Andere Datei wählen {bad}")).to_be_visible()
+        assert _english_on(page, "de") == []
+
+        # The switcher: a link, no script needed; the page comes back in French.
+        page.click(".lang-switch a[lang=fr]")
+        page.wait_for_load_state()
+        assert page.evaluate("document.documentElement.lang") == "fr"
+        expect(page.locator("[data-choose]")).to_have_text("Choisir des fichiers")
+        assert _english_on(page, "fr") == []
+    finally:
+        context.close()
+
+
+def test_embed_in_the_partners_language(browser, watch, embed_portal, partner, sandbox):
+    """The partner asks for French (token claim and ?locale=): the embed speaks French to an
+    English browser, with no cookie (test_i18n checks the session's server messages)."""
+    context = browser.new_context(viewport=VIEWPORT, locale="en-US")
+    page = watch.attach(context.new_page())
+    try:
+        page.goto(f"{partner}/")
+        _portal_frame(page, embed_portal.url)
+        page.select_option("#locale", "fr")
+        page.click("#embed-form button[type=submit]")
+        page.wait_for_function(
+            "() => document.getElementById('portal-frame').src.includes('locale=fr')"
+        )
+        frame = _portal_frame(page, embed_portal.url)
+        frame.wait_for_function("() => document.documentElement.lang === 'fr'")
+        embed = page.frame_locator("#portal-frame")
+        expect(embed.locator("#finder-title")).to_have_text("Trouver la candidature")
+        embed.locator("#find-email").fill(EMAIL)
+        embed.locator("#find-email").press("Enter")
+        expect(embed.locator("[data-results-title]")).to_have_text(f"Candidatures de {EMAIL}")
+        expect(embed.locator(".pick-list li").first).to_contain_text("Candidature du ")
+        assert _english_on(frame, "fr") == []
+    finally:
+        context.close()

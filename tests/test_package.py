@@ -41,7 +41,14 @@ def test_wheel_ships_templates_static_and_gunicorn_config(tmp_path):
     for folder, prefix in (("templates", "portal/templates/"), ("static", "portal/static/")):
         for path in (ROOT / folder).rglob("*.*"):
             assert prefix + path.relative_to(ROOT / folder).as_posix() in names, path
+    # Every catalogue, source and compiled: without the .mo a German user reads English.
+    catalogues = list((ROOT / "portal" / "translations").rglob("*.[mp]o"))
+    assert len(catalogues) >= 4, catalogues
+    for path in catalogues:
+        assert path.relative_to(ROOT).as_posix() in names, path
     for required in (
+        "portal/translations/de/LC_MESSAGES/messages.mo",
+        "portal/translations/fr/LC_MESSAGES/messages.mo",
         "portal/templates/base.html",
         "portal/templates/pages/application.html",
         "portal/static/portal.js",

@@ -23,6 +23,8 @@ import os
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from flask_babel import gettext
+
 from portal import names
 from portal.filetype import detect as _detect
 from portal.filetype import scan
@@ -48,6 +50,7 @@ from portal.filetype.formats import (
     megabytes,
 )
 from portal.filetype.limits import Budget, Finding, size_of
+from portal.i18n import N_
 
 __all__ = [
     "ATTACHMENT_TYPES",
@@ -126,7 +129,11 @@ def check_upload(
         one, _ = SLOT_NOUNS[attachment_type]
         raise FileRefused(
             "attachment_type_unsupported",
-            f'This ATS does not take {one} as an attachment, so "{shown}" cannot be added as one.',
+            gettext(
+                'This ATS does not take %(one)s as an attachment, so "%(name)s" cannot be added as one.',
+                one=one,
+                name=shown,
+            ),
         )
     try:
         size = size_of(fileobj)
@@ -201,15 +208,22 @@ def _scan(fileobj: BinaryIO, shown: str, setting: str) -> None:
     except scan.ScanUnavailable:
         raise FileRefused(
             "scan_unavailable",
-            f'We could not check "{shown}" for viruses (scanning is unavailable right now), '
-            "so we did not send it. Try again in a few minutes.",
+            gettext(
+                'We could not check "%(name)s" for viruses (scanning is unavailable right now), '
+                "so we did not send it. Try again in a few minutes.",
+                name=shown,
+            ),
         ) from None
     if signature is not None:
         named = "".join(ch for ch in signature if ch.isalnum() or ch in ".-_:/")[:80]
         raise FileRefused(
             "file_virus",
-            f'Our virus scanner found malware in "{shown}" ({named}), so we will not send it. '
-            "Do not open the file; ask the candidate for a clean copy.",
+            gettext(
+                'Our virus scanner found malware in "%(name)s" (%(signature)s), so we will not send it. '
+                "Do not open the file; ask the candidate for a clean copy.",
+                name=shown,
+                signature=named,
+            ),
         )
 
 
@@ -225,26 +239,50 @@ def _decide(finding: Finding, shown: str, attachment_type: str, rules: dict[str,
     if mime is None or mime == OCTET_STREAM:
         raise FileRefused(
             "type_unknown",
-            f'We could not recognise the format of "{shown}". '
-            f"Accepted for {many}: {labels(allowed)}.",
+            gettext(
+                'We could not recognise the format of "%(name)s". Accepted for %(many)s: %(formats)s.',
+                name=shown,
+                many=many,
+                formats=labels(allowed),
+            ),
         )
     _refuse_category(mime, shown, attachment_type)
     if mime not in allowed:
         one, _ = SLOT_NOUNS[attachment_type]
-        hint = HINTS.get(mime, f"Accepted for {many}: {labels(allowed)}.")
+        hint = HINTS.get(mime) or gettext(
+            "Accepted for %(many)s: %(formats)s.", many=many, formats=labels(allowed)
+        )
         raise FileRefused(
             "type_not_allowed",
-            f'"{shown}" is {describe(mime)}, which we cannot send as {one}. {hint}',
+            gettext(
+                '"%(name)s" is %(what)s, which we cannot send as %(one)s. %(hint)s',
+                name=shown,
+                what=describe(mime),
+                one=one,
+                hint=hint,
+            ),
             detected=mime,
         )
     accepted = rules.get("accepted_mime_types")
     spelling = _ats_spelling(mime, accepted)
     if spelling is None:
         takes = [m for m in allowed if _ats_spelling(m, accepted)]
-        what = f"only takes {labels(takes)}" if takes else "takes none of our formats"
+        words = {"name": shown, "what": describe(mime), "many": many}
+        message = (
+            gettext(
+                '"%(name)s" is %(what)s, but this ATS only takes %(formats)s for %(many)s.',
+                formats=labels(takes),
+                **words,
+            )
+            if takes
+            else gettext(
+                '"%(name)s" is %(what)s, but this ATS takes none of our formats for %(many)s.',
+                **words,
+            )
+        )
         raise FileRefused(
             "type_not_accepted_by_ats",
-            f'"{shown}" is {describe(mime)}, but this ATS {what} for {many}.',
+            message,
             detected=mime,
         )
     return spelling
@@ -255,58 +293,63 @@ def _refuse_problem(finding: Finding, shown: str, attachment_type: str) -> None:
     if finding.problem is None:
         return
     one, _ = SLOT_NOUNS[attachment_type]
-    detail = f" ({finding.detail})" if finding.detail else ""
+    # The detail says what was found (a finding of the format's reader), in parentheses.
+    # (translated when it is one of the readers' fixed phrases, marked N_ where they are made).
+    detail = f" ({gettext(finding.detail)})" if finding.detail else ""
     again = (
-        "Print or export it to a new PDF and try again."
+        gettext("Print or export it to a new PDF and try again.")
         if finding.mime == PDF
-        else "Save it as a new .docx or PDF and try again."
+        else gettext("Save it as a new .docx or PDF and try again.")
     )
+    words = {"name": shown, "detail": detail, "one": one, "again": again}
     messages = {
-        "file_empty": f'"{shown}" is empty (0 bytes). Choose the file again.',
-        "file_encrypted": (
-            f'"{shown}" is password-protected or encrypted, so the ATS may not be able to '
+        "file_empty": N_('"%(name)s" is empty (0 bytes). Choose the file again.'),
+        "file_encrypted": N_(
+            '"%(name)s" is password-protected or encrypted, so the ATS may not be able to '
             "read it. Remove the protection (or export an unprotected PDF) and try again."
         ),
-        "file_macros": (
-            f'"{shown}" has macros{detail}, which we never send to an ATS. '
+        "file_macros": N_(
+            '"%(name)s" has macros%(detail)s, which we never send to an ATS. '
             "Save it as .docx or PDF and try again."
         ),
-        "file_template": (
-            f'"{shown}" is a template, not a document. '
+        "file_template": N_(
+            '"%(name)s" is a template, not a document. '
             "Save it as a normal .docx or PDF and try again."
         ),
-        "file_active_content": (
-            f'"{shown}" has parts that can run code or open other things{detail}, and '
-            f"{one} has no business doing that. {again}"
+        "file_active_content": N_(
+            '"%(name)s" has parts that can run code or open other things%(detail)s, and '
+            "%(one)s has no business doing that. %(again)s"
         ),
-        "file_remote_content": (
-            f'"{shown}" would fetch or run something from elsewhere when opened{detail}, '
-            f"so we will not send it. {again}"
+        "file_remote_content": N_(
+            '"%(name)s" would fetch or run something from elsewhere when opened%(detail)s, '
+            "so we will not send it. %(again)s"
         ),
-        "file_embedded_files": (
-            f'"{shown}" has other files or objects inside it{detail}, which we cannot check, '
-            f"so we will not send it. {again}"
+        "file_embedded_files": N_(
+            '"%(name)s" has other files or objects inside it%(detail)s, which we cannot check, '
+            "so we will not send it. %(again)s"
         ),
-        "file_executable": (
-            f'"{shown}" has a program or script inside it{detail}, so we will not send it. {again}'
+        "file_executable": N_(
+            '"%(name)s" has a program or script inside it%(detail)s, so we will not send it. %(again)s'
         ),
-        "file_damaged": (
-            f'"{shown}" seems damaged or incomplete{detail}. Open it, save it again and try again.'
+        "file_damaged": N_(
+            '"%(name)s" seems damaged or incomplete%(detail)s. Open it, save it again and try again.'
         ),
-        "file_compression_bomb": (
-            f'"{shown}" unpacks to far more data than a document should{detail}, '
+        "file_compression_bomb": N_(
+            '"%(name)s" unpacks to far more data than a document should%(detail)s, '
             "so we cannot check it safely. Save it again from the program that made it."
         ),
-        "file_too_complex": (
-            f'"{shown}" is too complex for us to check in reasonable time{detail}, so we will '
+        "file_too_complex": N_(
+            '"%(name)s" is too complex for us to check in reasonable time%(detail)s, so we will '
             "not send it. Save it again (for example as PDF) and try again."
         ),
-        "file_archive": (
-            f'"{shown}" has a ZIP archive hidden inside it, so we will not send it. '
+        "file_archive": N_(
+            '"%(name)s" has a ZIP archive hidden inside it, so we will not send it. '
             "Save or export the file again and try again."
         ),
     }
-    raise FileRefused(finding.problem, messages[finding.problem], detected=finding.mime)
+    # Each sentence uses only some of the words; %-formatting ignores the others.
+    message = gettext(messages[finding.problem], **words)
+    raise FileRefused(finding.problem, message, detected=finding.mime)
 
 
 def _refuse_category(mime: str, shown: str, attachment_type: str) -> None:
@@ -318,13 +361,16 @@ def _refuse_category(mime: str, shown: str, attachment_type: str) -> None:
     if mime in ARCHIVES:
         raise FileRefused(
             "file_archive",
-            f'"{shown}" is an archive (ZIP or similar). Upload the documents in it one by one.',
+            gettext(
+                '"%(name)s" is an archive (ZIP or similar). Upload the documents in it one by one.',
+                name=shown,
+            ),
             detected=mime,
         )
     if is_executable(mime):
         raise FileRefused(
             "file_executable",
-            f'"{shown}" is a program, not a document, so we will not send it.',
+            gettext('"%(name)s" is a program, not a document, so we will not send it.', name=shown),
             detected=mime,
         )
 
@@ -338,16 +384,21 @@ def _check_size(
     if limit is None or size <= limit:
         return
     _, many = SLOT_NOUNS[attachment_type]
-    where = (
-        f"this ATS takes {many} up to {megabytes(limit)}"
+    words = {"name": shown, "size": megabytes(size), "limit": megabytes(limit), "many": many}
+    message = (
+        gettext(
+            '"%(name)s" is %(size)s, but this ATS takes %(many)s up to %(limit)s. '
+            "Make it smaller (for example save a compressed PDF) and try again.",
+            **words,
+        )
         if limit == ats_limit
-        else f"we take files up to {megabytes(limit)}"
+        else gettext(
+            '"%(name)s" is %(size)s, but we take files up to %(limit)s. '
+            "Make it smaller (for example save a compressed PDF) and try again.",
+            **words,
+        )
     )
-    raise FileRefused(
-        "file_too_large",
-        f'"{shown}" is {megabytes(size)}, but {where}. '
-        "Make it smaller (for example save a compressed PDF) and try again.",
-    )
+    raise FileRefused("file_too_large", message)
 
 
 def _smallest(*limits: int | None) -> int | None:

@@ -17,6 +17,7 @@ import magic
 from portal.filetype import images, office, ole, pdf, rtf
 from portal.filetype.formats import FORMATS, JPEG, OCTET_STREAM, PDF, PNG, RTF, canonical
 from portal.filetype.limits import MAX_DEPTH, Budget, Finding, read_at
+from portal.i18n import N_
 
 _CFB_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_SIGNATURE = b"PK\x03\x04"
@@ -27,7 +28,7 @@ def inspect(f: BinaryIO, size: int, budget: Budget, depth: int = 0) -> Finding:
     if size == 0:
         return Finding(None, "file_empty")
     if depth > MAX_DEPTH:
-        return Finding(None, "file_too_complex", "files nested too deeply inside each other")
+        return Finding(None, "file_too_complex", N_("files nested too deeply inside each other"))
     budget.tick()
     found = canonical(libmagic(f))
     head = read_at(f, 0, 8)
@@ -46,12 +47,12 @@ def inspect(f: BinaryIO, size: int, budget: Budget, depth: int = 0) -> Finding:
         if b"%PDF-" in read_at(f, 0, 1024):
             # Readers tolerate junk before the header (a mail gateway's, a download script's);
             # an ATS's parser may not, and we cannot check what we cannot type: say what it is.
-            return Finding(None, "file_damaged", "there is other data before the PDF starts")
+            return Finding(None, "file_damaged", N_("there is other data before the PDF starts"))
         return Finding(None)
     else:
         finding = Finding(found)
     if finding.problem is None and finding.mime in FORMATS and office.has_hidden_zip(f, size):
-        return Finding(finding.mime, "file_archive", "a ZIP archive appended to it")
+        return Finding(finding.mime, "file_archive", N_("a ZIP archive appended to it"))
     return finding
 
 

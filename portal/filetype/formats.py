@@ -7,8 +7,15 @@ reads "a program" or "an Excel spreadsheet (.xlsx)", never "application/x-dosexe
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from flask_babel import LazyString, gettext
+from flask_babel import lazy_gettext as _l
+
+from portal import i18n
+from portal.i18n import N_
 
 ATTACHMENT_TYPES = ("CV", "COVER_LETTER", "OTHER")
 
@@ -32,20 +39,21 @@ OLE_STORAGE = "application/x-ole-storage"
 
 @dataclass(frozen=True)
 class Format:
-    label: str  # for lists: "Word (.docx)"
-    phrase: str  # for sentences: "a Word document (.docx)"
+    # Lazy: each reader gets them in their language.
+    label: LazyString  # for lists: "Word (.docx)"
+    phrase: LazyString  # for sentences: "a Word document (.docx)"
     extensions: tuple[str, ...]  # the first one is what we send
 
 
 FORMATS: dict[str, Format] = {
-    PDF: Format("PDF", "a PDF", (".pdf",)),
-    DOCX: Format("Word (.docx)", "a Word document (.docx)", (".docx",)),
-    DOC: Format("Word 97-2003 (.doc)", "a Word 97-2003 document (.doc)", (".doc",)),
-    ODT: Format("OpenDocument text (.odt)", "an OpenDocument text (.odt)", (".odt",)),
-    RTF: Format("Rich Text (.rtf)", "a Rich Text file (.rtf)", (".rtf",)),
-    TXT: Format("Plain text (.txt)", "a plain-text file", (".txt",)),
-    PNG: Format("PNG image", "a PNG image", (".png",)),
-    JPEG: Format("JPEG image", "a JPEG image", (".jpg", ".jpeg")),
+    PDF: Format(_l("PDF"), _l("a PDF"), (".pdf",)),
+    DOCX: Format(_l("Word (.docx)"), _l("a Word document (.docx)"), (".docx",)),
+    DOC: Format(_l("Word 97-2003 (.doc)"), _l("a Word 97-2003 document (.doc)"), (".doc",)),
+    ODT: Format(_l("OpenDocument text (.odt)"), _l("an OpenDocument text (.odt)"), (".odt",)),
+    RTF: Format(_l("Rich Text (.rtf)"), _l("a Rich Text file (.rtf)"), (".rtf",)),
+    TXT: Format(_l("Plain text (.txt)"), _l("a plain-text file"), (".txt",)),
+    PNG: Format(_l("PNG image"), _l("a PNG image"), (".png",)),
+    JPEG: Format(_l("JPEG image"), _l("a JPEG image"), (".jpg", ".jpeg")),
 }
 DOCUMENTS = (PDF, DOCX, DOC, ODT, RTF, TXT)
 PORTAL_ALLOWED: dict[str, tuple[str, ...]] = {
@@ -56,9 +64,9 @@ PORTAL_ALLOWED: dict[str, tuple[str, ...]] = {
 # What the file picker may offer beyond the extensions we send (Markdown is plain text).
 PICKER_EXTRA = {TXT: (".md", ".markdown"), JPEG: (".jpeg",)}
 SLOT_NOUNS = {
-    "CV": ("a CV", "CVs"),
-    "COVER_LETTER": ("a cover letter", "cover letters"),
-    "OTHER": ("an attachment", "attachments"),
+    "CV": (_l("a CV"), _l("CVs")),
+    "COVER_LETTER": (_l("a cover letter"), _l("cover letters")),
+    "OTHER": (_l("an attachment"), _l("attachments")),
 }
 
 # Other spellings of our types seen from libmagic versions and in ATS lists.
@@ -261,36 +269,36 @@ EXECUTABLE_EXTENSIONS = frozenset(
 
 # Refused types with a recruiter-friendly description and, where useful, a way out.
 DESCRIPTIONS = {
-    XLSX: "an Excel spreadsheet (.xlsx)",
-    XLS: "an Excel 97-2003 spreadsheet (.xls)",
-    PPTX: "a PowerPoint presentation (.pptx)",
-    PPT: "a PowerPoint 97-2003 presentation (.ppt)",
-    "application/vnd.oasis.opendocument.spreadsheet": "an OpenDocument spreadsheet (.ods)",
-    "application/vnd.oasis.opendocument.presentation": "an OpenDocument presentation (.odp)",
-    IWORK: "an Apple Pages, Numbers or Keynote file",
-    "text/html": "a web page (HTML)",
-    "application/xhtml+xml": "a web page (XHTML)",
-    "text/xml": "an XML file",
-    "application/xml": "an XML file",
-    "image/svg+xml": "an SVG image",
-    "image/heic": "an HEIC photo",
-    "image/heif": "an HEIF photo",
-    "image/avif": "an AVIF image",
-    "image/webp": "a WebP image",
-    "image/gif": "a GIF image",
-    "image/tiff": "a TIFF image",
-    "image/bmp": "a BMP image",
-    "application/vnd.wordperfect": "a WordPerfect document",
-    "text/csv": "a CSV table",
-    ENCRYPTED: "a password-protected Office file",
+    XLSX: _l("an Excel spreadsheet (.xlsx)"),
+    XLS: _l("an Excel 97-2003 spreadsheet (.xls)"),
+    PPTX: _l("a PowerPoint presentation (.pptx)"),
+    PPT: _l("a PowerPoint 97-2003 presentation (.ppt)"),
+    "application/vnd.oasis.opendocument.spreadsheet": _l("an OpenDocument spreadsheet (.ods)"),
+    "application/vnd.oasis.opendocument.presentation": _l("an OpenDocument presentation (.odp)"),
+    IWORK: _l("an Apple Pages, Numbers or Keynote file"),
+    "text/html": _l("a web page (HTML)"),
+    "application/xhtml+xml": _l("a web page (XHTML)"),
+    "text/xml": _l("an XML file"),
+    "application/xml": _l("an XML file"),
+    "image/svg+xml": _l("an SVG image"),
+    "image/heic": _l("an HEIC photo"),
+    "image/heif": _l("an HEIF photo"),
+    "image/avif": _l("an AVIF image"),
+    "image/webp": _l("a WebP image"),
+    "image/gif": _l("a GIF image"),
+    "image/tiff": _l("a TIFF image"),
+    "image/bmp": _l("a BMP image"),
+    "application/vnd.wordperfect": _l("a WordPerfect document"),
+    "text/csv": _l("a CSV table"),
+    ENCRYPTED: _l("a password-protected Office file"),
 }
 HINTS = {
-    IWORK: "Export it to PDF (File > Export To > PDF) and try again.",
-    "image/heic": "Save it as JPEG and try again.",
-    "image/heif": "Save it as JPEG and try again.",
-    "text/html": "Save or print it as PDF and try again.",
-    "application/xhtml+xml": "Save or print it as PDF and try again.",
-    "application/vnd.wordperfect": "Save it as .docx or PDF and try again.",
+    IWORK: _l("Export it to PDF (File > Export To > PDF) and try again."),
+    "image/heic": _l("Save it as JPEG and try again."),
+    "image/heif": _l("Save it as JPEG and try again."),
+    "text/html": _l("Save or print it as PDF and try again."),
+    "application/xhtml+xml": _l("Save or print it as PDF and try again."),
+    "application/vnd.wordperfect": _l("Save it as .docx or PDF and try again."),
 }
 
 
@@ -306,7 +314,7 @@ def canonical(mime: str) -> str:
 def format_label(content_type: str | None) -> str | None:
     """A person's name for a MIME type we know ("PDF", "Word (.docx)"), else None."""
     fmt = FORMATS.get(canonical(content_type)) if content_type else None
-    return fmt.label if fmt else None
+    return str(fmt.label) if fmt else None
 
 
 def extensions_for(content_type: str) -> tuple[str, ...] | None:
@@ -318,21 +326,23 @@ def extensions_for(content_type: str) -> tuple[str, ...] | None:
 def describe(mime: str) -> str:
     """A phrase for a type, e.g. 'a web page (HTML)'; never the MIME type itself."""
     if mime in FORMATS:
-        return FORMATS[mime].phrase
+        return str(FORMATS[mime].phrase)
     if mime in DESCRIPTIONS:
-        return DESCRIPTIONS[mime]
+        return str(DESCRIPTIONS[mime])
     major = mime.split("/")[0]
-    return {"image": "an image", "video": "a video", "audio": "a sound file"}.get(
-        major, "a kind of file"
-    ) + " we do not take"
+    return {
+        "image": gettext("an image we do not take"),
+        "video": gettext("a video we do not take"),
+        "audio": gettext("a sound file we do not take"),
+    }.get(major) or gettext("a kind of file we do not take")
 
 
 def labels(mimes: Iterable[str]) -> str:
     """Join format labels for a sentence: 'PDF, Word (.docx) or Plain text (.txt)'."""
-    names = [FORMATS[m].label for m in mimes]
+    names = [str(FORMATS[m].label) for m in mimes]
     if len(names) < 2:
         return "".join(names)
-    return ", ".join(names[:-1]) + " or " + names[-1]
+    return gettext("%(list)s or %(last)s", list=", ".join(names[:-1]), last=names[-1])
 
 
 def is_executable(mime: str) -> bool:
@@ -345,29 +355,82 @@ def is_macro_enabled(mime: str) -> bool:
 
 
 def megabytes(n: int) -> str:
-    """Sizes as people read them: 10485760 -> '10 MB', 1500 -> '1.5 KB'."""
-    if n < 1024 * 1024:
-        return f"{n / 1024:.1f}".removesuffix(".0") + " KB"
-    return f"{n / (1024 * 1024):.1f}".removesuffix(".0") + " MB"
+    """Sizes as people read them: 10485760 -> '10 MB', 1500 -> '1.5 KB' ('1,5 KB' in German)."""
+    return i18n.format_size(n)
 
 
 # Field instructions that run a program or fetch content when the document is opened or its
 # fields updated (the 2017 DDE attacks; INCLUDEPICTURE/INCLUDETEXT/IMPORT fetch files).
 # Word, RTF and .doc share them; HYPERLINK, PAGE, TOC and the rest are ordinary.
 FIELD_WORDS = {
-    "dde": "a DDE field, which can start a program",
-    "ddeauto": "a DDE field, which can start a program",
-    "includepicture": "a field that fetches a picture from elsewhere",
-    "includetext": "a field that fetches text from elsewhere",
-    "include": "a field that fetches text from elsewhere",
-    "import": "a field that imports a file from elsewhere",
+    "dde": N_("a DDE field, which can start a program"),
+    "ddeauto": N_("a DDE field, which can start a program"),
+    "includepicture": N_("a field that fetches a picture from elsewhere"),
+    "includetext": N_("a field that fetches text from elsewhere"),
+    "include": N_("a field that fetches text from elsewhere"),
+    "import": N_("a field that imports a file from elsewhere"),
+    # Word's other fields that load another file when updated: LINK (\\a updates on open),
+    # DATABASE (a query against a file or server), RD (a document read for an index or
+    # table of contents). EMBED only names an object stored in the file, which is inspected
+    # as a file of its own; AUTOTEXT reads the template's own entries.
+    "link": N_("a field that imports a file from elsewhere"),
+    "database": N_("a field that imports a file from elsewhere"),
+    "rd": N_("a field that imports a file from elsewhere"),
 }
+# A field whose name is the result of a field inside it, other than a QUOTE we can work out:
+# its stored result is only what the last program to save the file wrote there.
+COMPUTED_FIELD = "\ufffc"
+MAX_QUOTE_CODES = 64
+
+
+def quote_value(instruction: str) -> str | None:
+    """What a QUOTE field evaluates to (its quoted text, or the characters its numeric codes
+    stand for: ``QUOTE 68 68 69`` is ``DDE``), or None for any other field."""
+    words = instruction.strip().split(None, 1)
+    if not words or words[0].lower() != "quote":
+        return None
+    rest = words[1] if len(words) > 1 else ""
+    codes = rest.split()
+    if codes and len(codes) <= MAX_QUOTE_CODES and all(c.isdigit() and len(c) <= 6 for c in codes):
+        return "".join(chr(int(c) % 0x110000) for c in codes)
+    return rest.strip().strip('"')
+
+
+def nested_result(instruction: str, cached: str, name_position: bool) -> str:
+    """The text a nested field gives its parent's instruction, as Word computes it."""
+    value = quote_value(instruction)
+    if value is not None:
+        return value
+    return COMPUTED_FIELD if name_position else cached
+
+
+MAX_LEADING_WORDS = 16
 
 
 def field_problem(instruction: str) -> str:
-    """Words for a field instruction that runs or fetches something, or ''."""
-    words = instruction.replace('"', " ").replace("'", " ").lstrip("\\ ").split(None, 1)
-    return FIELD_WORDS.get(words[0].lower(), "") if words else ""
+    """Words for a field instruction that runs or fetches something, or ''.
+
+    Invisible format characters (zero-width spaces, joiners, direction marks) are dropped,
+    as Word drops them, and switches written before the field's name (``\\* MERGEFORMAT
+    DDEAUTO``) do not hide it: the leading switches, their arguments and the first word
+    after them are all judged.
+    """
+    text = "".join(c for c in instruction if unicodedata.category(c) != "Cf")
+    words = text.replace('"', " ").replace("'", " ").split(None, MAX_LEADING_WORDS)
+    switch = False
+    for word in words[:MAX_LEADING_WORDS]:
+        if word.startswith(COMPUTED_FIELD):
+            return FIELD_WORDS["import"]
+        name = word.lstrip("\\").lower()
+        if name in FIELD_WORDS:
+            return FIELD_WORDS[name]
+        if word.startswith("\\"):
+            switch = True
+        elif switch:
+            switch = False  # a switch's argument; the name may still follow
+        else:
+            break  # the field's name, and it is not one we refuse
+    return ""
 
 
 def local_target(target: str) -> bool:

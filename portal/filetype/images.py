@@ -16,28 +16,29 @@ from PIL import Image
 
 from portal.filetype.formats import PNG
 from portal.filetype.limits import Finding, read_at
+from portal.i18n import N_
 
 MAX_PIXELS = 50_000_000  # larger than any camera's; decoding more is a bomb
-_TRAILING = "there is other data after the end of the image"
+_TRAILING = N_("there is other data after the end of the image")
 _PADDING = frozenset(b"\x00\xff\r\n ")  # what some writers leave after the end
 
 
 def inspect_image(f: BinaryIO, size: int, mime: str) -> Finding:
     """Decode the whole image and find where it ends."""
-    damaged = Finding(mime, "file_damaged", "the image is incomplete or broken")
+    damaged = Finding(mime, "file_damaged", N_("the image is incomplete or broken"))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             f.seek(0)
             with Image.open(f) as im:
                 if im.width * im.height > MAX_PIXELS:
-                    return Finding(mime, "file_compression_bomb", "far too many pixels")
+                    return Finding(mime, "file_compression_bomb", N_("far too many pixels"))
                 im.verify()
             f.seek(0)
             with Image.open(f) as im:
                 im.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        return Finding(mime, "file_compression_bomb", "far too many pixels")
+        return Finding(mime, "file_compression_bomb", N_("far too many pixels"))
     except (OSError, SyntaxError, ValueError, struct.error, EOFError, IndexError):
         return damaged
     end = _png_end(f, size) if mime == PNG else _jpeg_end(f, size)

@@ -14,7 +14,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from flask_babel import gettext
+
+from portal import i18n
 from portal.filetype.formats import ARCHIVES, is_executable, is_macro_enabled
+from portal.i18n import N_
 
 MAX_UNPACKED_BYTES = 100 * 1024 * 1024  # all parts of one upload together (zip, PDF, OLE)
 MAX_UNPACK_RATIO = 200  # declared unpacked size per packed byte in one zip
@@ -52,7 +56,7 @@ class Budget:
         """Count `n` unpacked bytes; raise TooMuchData once over the limit."""
         self.left -= n
         if self.left < 0:
-            raise TooMuchData(f"over {self.limit // (1024 * 1024)} MB unpacked")
+            raise TooMuchData(gettext("over %(size)s unpacked", size=i18n.format_size(self.limit)))
 
     def tick(self) -> None:
         """Raise TooComplex once the time is up (called between units of work)."""
@@ -80,7 +84,7 @@ def chunks(f: BinaryIO) -> Iterator[bytes]:
 def embedded_problem(finding: Finding, name: str) -> tuple[str, str] | None:
     """What a file found inside another one makes of the whole: only the risky verdicts count
     (an Excel chart's workbook, an embedded PDF or a picture are fine)."""
-    inside = f"inside it: {name}" if name else "a file inside it"
+    inside = gettext("inside it: %(name)s", name=name) if name else N_("a file inside it")
     if finding.problem in ("file_compression_bomb", "file_too_complex"):
         return finding.problem, finding.detail or inside
     if finding.problem in (
@@ -94,7 +98,7 @@ def embedded_problem(finding: Finding, name: str) -> tuple[str, str] | None:
     if finding.mime and is_macro_enabled(finding.mime):
         return "file_macros", inside
     if finding.mime and is_executable(finding.mime):
-        return "file_executable", name or "a file inside it"
+        return "file_executable", name or N_("a file inside it")
     if finding.mime in ARCHIVES:
-        return "file_embedded_files", f"an archive {inside}"
+        return "file_embedded_files", gettext("an archive %(inside)s", inside=gettext(inside))
     return None

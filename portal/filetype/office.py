@@ -4,8 +4,11 @@ The zip directory is checked before any entry is read (entry count, declared siz
 names: ``..``, absolute paths and backslashes are refused). XML parts are read by lxml with
 entities, DTDs and network access off and a size bound per part; a part with a DOCTYPE is
 refused (OPC forbids them). Relationships are read as XML in whatever encoding they declare,
-fields are joined across runs before they are judged, and embedded files and altChunk parts
-are inspected as files of their own, by the same check.
+fields are joined across runs before they are judged (in every XML part), and the objects
+the relationships point at (oleObject, package, activeXControlBinary, aFChunk), wherever they
+live in the package, and every part whose bytes are an OLE or zip container, are inspected
+as files of their own, by the same check. ODF: every ``content.xml`` and ``styles.xml``,
+embedded objects' included, is read.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
+from flask_babel import gettext
 from lxml import etree
 
 from portal.filetype.formats import (
@@ -30,6 +34,7 @@ from portal.filetype.formats import (
     field_problem,
     local_target,
     megabytes,
+    nested_result,
 )
 from portal.filetype.limits import (
     CHUNK,
@@ -43,6 +48,7 @@ from portal.filetype.limits import (
     embedded_problem,
     read_at,
 )
+from portal.i18n import N_
 
 MAX_ZIP_ENTRIES = 10_000
 MAX_ZIP_DIRECTORY_BYTES = 4 * 1024 * 1024  # zipfile reads the central directory into memory
@@ -90,10 +96,10 @@ def inspect_zip(f: BinaryIO, size: int, budget: Budget, inspect: Inspector) -> F
     """Type a zip container from its directory, refusing bombs before reading any entry."""
     directory = zip_directory(f, size)
     if directory is None:
-        return Finding(None, "file_damaged", "not a readable ZIP/Office container")
+        return Finding(None, "file_damaged", N_("not a readable ZIP/Office container"))
     entries, directory_bytes = directory
     if entries > MAX_ZIP_ENTRIES or directory_bytes > MAX_ZIP_DIRECTORY_BYTES:
-        return Finding(None, "file_compression_bomb", f"{entries} entries")
+        return Finding(None, "file_compression_bomb", gettext("%(count)s entries", count=entries))
     try:
         with zipfile.ZipFile(f) as zf:
             infos = zf.infolist()
@@ -101,10 +107,10 @@ def inspect_zip(f: BinaryIO, size: int, budget: Budget, inspect: Inspector) -> F
             if bomb:
                 return Finding(None, "file_compression_bomb", bomb)
             if any(_unsafe_name(i.filename) for i in infos):
-                return Finding(None, "file_damaged", "a part inside it has an unsafe name")
+                return Finding(None, "file_damaged", N_("a part inside it has an unsafe name"))
             if len({i.filename.lower() for i in infos}) != len(infos):
                 # Readers disagree on which of two same-named parts counts: never guess.
-                return Finding(None, "file_damaged", "two parts inside it have the same name")
+                return Finding(None, "file_damaged", N_("two parts inside it have the same name"))
             return _classify(zf, {i.filename.lower(): i for i in infos}, budget, inspect)
     except TooMuchData as exc:
         return Finding(None, "file_compression_bomb", str(exc))
@@ -114,7 +120,7 @@ def inspect_zip(f: BinaryIO, size: int, budget: Budget, inspect: Inspector) -> F
         return Finding(None, "file_damaged", str(exc))
     except _ZIP_ERRORS:
         # RuntimeError: encrypted entry; NotImplementedError: exotic compression.
-        return Finding(None, "file_damaged", "not a readable ZIP/Office container")
+        return Finding(None, "file_damaged", N_("not a readable ZIP/Office container"))
 
 
 def zip_directory(f: BinaryIO, size: int) -> tuple[int, int] | None:
@@ -150,9 +156,13 @@ def _zip_bomb(infos: list[zipfile.ZipInfo], size: int) -> str:
     """Describe why the declared sizes look like a zip bomb, or return ''."""
     total = sum(i.file_size for i in infos)
     if len(infos) > MAX_ZIP_ENTRIES:
-        return f"{len(infos)} entries"
+        return gettext("%(count)s entries", count=len(infos))
     if total > MAX_UNPACKED_BYTES or total > MAX_UNPACK_RATIO * size:
-        return f"{megabytes(total)} unpacked from {megabytes(size)}"
+        return gettext(
+            "%(unpacked)s unpacked from %(packed)s",
+            unpacked=megabytes(total),
+            packed=megabytes(size),
+        )
     return ""
 
 
@@ -174,7 +184,12 @@ def _classify(
     if "mimetype" in entries:
         declared = _read(zf, entries["mimetype"], 256, budget).decode("ascii", "replace").strip()
         if declared in ODF_TYPES:  # never forward an arbitrary string from the zip
-            return _inspect_odf(zf, entries, declared, budget)
+            odf = _inspect_odf(zf, entries, declared, budget)
+            if odf.problem or "[content_types].xml" not in entries:
+                return odf
+            # Also an OPC package: Word opens what LibreOffice does not see.
+            ooxml = _inspect_ooxml(zf, entries, budget, inspect)
+            return Finding(declared, ooxml.problem, ooxml.detail) if ooxml.problem else odf
     if "[content_types].xml" in entries:
         return _inspect_ooxml(zf, entries, budget, inspect)
     if _is_iwork(entries):
@@ -196,17 +211,25 @@ def _read(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, budget: Budget
     return bytes(out)
 
 
-def _parse(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: Budget) -> etree._Element:
-    """Parse an XML part with the hardened parser; any encoding its prolog or BOM declares."""
+def _parse(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: Budget, doctype: bool = False
+) -> etree._Element:
+    """Parse an XML part with the hardened parser; any encoding its prolog or BOM declares.
+    `doctype`: a document type declaration is allowed (never loaded): OpenOffice writes one
+    in its MathML objects."""
     data = _read(zf, info, MAX_PART_BYTES, budget)
     if len(data) > MAX_PART_BYTES:
-        raise TooMuchData(f"a part over {megabytes(MAX_PART_BYTES)}")
+        raise TooMuchData(gettext("a part over %(size)s", size=megabytes(MAX_PART_BYTES)))
     try:
         root = etree.fromstring(data, _parser())  # noqa: S320 - the parser is hardened
     except (etree.XMLSyntaxError, ValueError) as exc:
-        raise _BadPart(f"a damaged part ({_short(info.filename)})") from exc
-    if root.getroottree().docinfo.doctype:
-        raise _BadPart(f"a part with a document type declaration ({_short(info.filename)})")
+        raise _BadPart(gettext("a damaged part (%(part)s)", part=_short(info.filename))) from exc
+    if root.getroottree().docinfo.doctype and not doctype:
+        raise _BadPart(
+            gettext(
+                "a part with a document type declaration (%(part)s)", part=_short(info.filename)
+            )
+        )
     return root
 
 
@@ -238,16 +261,28 @@ def _inspect_odf(
         root = _parse(zf, manifest, budget)
         if any(_local(el.tag) == "encryption-data" for el in root.iter()):
             return Finding(mime, "file_encrypted")
-    for name in ("content.xml", "styles.xml", "settings.xml"):
-        if name in entries:
-            problem = _odf_problem(_parse(zf, entries[name], budget))
+    # Embedded objects ("Object 1/content.xml") are documents of their own, shown on open.
+    for name, info in entries.items():
+        if name == "settings.xml" or name.rsplit("/", 1)[-1] in ("content.xml", "styles.xml"):
+            problem = _odf_problem(_parse(zf, info, budget, doctype="/" in name))
             if problem:
                 return Finding(mime, *problem)
     return Finding(mime)
 
 
 # ODF elements that load what their xlink:href names when the document is shown.
-_ODF_LOADED = {"image", "object", "object-ole", "section-source", "table-source", "plugin"}
+_ODF_LOADED = {
+    "image",
+    "object",
+    "object-ole",
+    "section-source",
+    "table-source",
+    "plugin",
+    "floating-frame",
+}
+# Elements whose code or archive attributes name what they load, too (a plugin's or an
+# applet's code base); an applet is Java code the office suite would run.
+_ODF_CODE = ("href", "code", "archive", "codebase", "mime-type-src")
 
 
 def _odf_problem(root: etree._Element) -> tuple[str, str] | None:
@@ -259,15 +294,26 @@ def _odf_problem(root: etree._Element) -> tuple[str, str] | None:
             attributes = _attributes(element)
             target = (attributes.get("href", "") + attributes.get("macro-name", "")).lower()
             if "language" in attributes or "script:" in target or "macro:" in target:
-                return "file_active_content", "a script it runs on an event"
+                return "file_active_content", N_("a script it runs on an event")
         if name == "script" and "language" in _attributes(element):
-            return "file_macros", "a script written into the document"
+            return "file_macros", N_("a script written into the document")
         if name in ("dde-source", "dde-connection-decl", "dde-link"):
             return "file_remote_content", FIELD_WORDS["dde"]
+        href = _attributes(element).get("href", "").strip().lower()
+        if href.startswith(("vnd.sun.star.script:", "macro:")):  # a link that runs a macro
+            return "file_active_content", N_("a script it runs on an event")
+        if name == "applet":
+            return "file_active_content", N_("a script written into the document")
         if name in _ODF_LOADED:
-            href = _attributes(element).get("href", "")
-            if local_target(href) or href.lower().startswith("vnd.sun.star.script:"):
-                return "file_remote_content", "content it loads from a file elsewhere"
+            attributes = _attributes(element)
+            for href in (attributes.get(a, "") for a in _ODF_CODE):
+                lowered = href.strip().lower()
+                if (
+                    local_target(href)
+                    or lowered.startswith("vnd.sun.star.script:")
+                    or (name == "floating-frame" and "://" in lowered)
+                ):
+                    return "file_remote_content", N_("content it loads from a file elsewhere")
     return None
 
 
@@ -295,12 +341,12 @@ def _inspect_ooxml(
             continue
         if has_vba:
             return Finding(WITH_VBA.get(mime, mime))
-        problem = _active_parts(zf, entries, budget, inspect)
+        problem = _active_parts(zf, entries, budget, inspect, _content_types(root))
         return Finding(mime, *problem) if problem else Finding(mime)
     if has_vba:
         return Finding(None, "file_macros")
     if missing:
-        return Finding(None, "file_damaged", "its main document part is missing")
+        return Finding(None, "file_damaged", N_("its main document part is missing"))
     return Finding(None)  # an OPC package we do not know (XPS, ...): undecidable
 
 
@@ -308,50 +354,102 @@ def _inspect_ooxml(
 # injection, remote OLE objects, frames, sub-documents, imported chunks, linked workbooks).
 # External hyperlinks are fine: CVs link to LinkedIn.
 _LOADED = {
-    "attachedtemplate": "a template on another server",
-    "oleobject": "an object on another server",
-    "frame": "a frame from another server",
-    "subdocument": "a sub-document on another server",
-    "afchunk": "a part on another server",
-    "package": "a package on another server",
-    "externallink": "a workbook on another server",
-    "externallinkpath": "a workbook on another server",
-    "externalreference": "a workbook on another server",
+    "attachedtemplate": N_("a template on another server"),
+    "oleobject": N_("an object on another server"),
+    "frame": N_("a frame from another server"),
+    "subdocument": N_("a sub-document on another server"),
+    "afchunk": N_("a part on another server"),
+    "package": N_("a package on another server"),
+    "externallink": N_("a workbook on another server"),
+    "externallinkpath": N_("a workbook on another server"),
+    "externalreference": N_("a workbook on another server"),
 }
-_EMBEDDED_DIRS = ("word/embeddings/", "xl/embeddings/", "ppt/embeddings/")
+# Relationships whose internal target Office opens as an object, a package or an imported
+# chunk, wherever in the package the part lives (word/media/x.bin is as good as embeddings/).
+_OBJECTS = {"oleobject", "package", "activexcontrolbinary", "afchunk", "embeddedobject"}
+# Parts of any name whose bytes are a container Office can open as an object.
+_CONTAINER_MAGIC = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"PK\x03\x04")
+# What Word imports from an altChunk part that is not itself checked as a document: plain
+# text, RTF and WordprocessingML (each inspected as a file of its own). HTML and MHT chunks
+# are web pages, refused as they would be on their own.
+_CHUNK_TYPES = {"text/plain", "application/rtf", "text/rtf"} | {
+    t for t in OOXML_MAIN if "wordprocessingml" in t
+}
+_WEB_PAGES = {"text/html", "application/xhtml+xml", "message/rfc822", "multipart/related"}
 
 
 def _active_parts(
-    zf: zipfile.ZipFile, entries: dict[str, zipfile.ZipInfo], budget: Budget, inspect: Inspector
+    zf: zipfile.ZipFile,
+    entries: dict[str, zipfile.ZipInfo],
+    budget: Budget,
+    inspect: Inspector,
+    content_type: Callable[[str], str],
 ) -> tuple[str, str] | None:
     """(code, words) for what the package would load or run when opened, or None."""
-    chunks: list[str] = []
+    objects: list[str] = []
+    chunks: set[str] = set()
     for name, info in entries.items():
         if not name.endswith(".rels"):
             continue
         for kind, target, external in _relationships(zf, info, budget):
             # A hyperlink to a file runs nothing until clicked (Word asks first): CVs have them.
             if external and (kind in _LOADED or (kind != "hyperlink" and local_target(target))):
-                words = _LOADED.get(kind, "a file on this or another computer")
+                words = _LOADED.get(kind, N_("a file on this or another computer"))
                 return "file_remote_content", words
-            if kind == "afchunk" and not external:
-                chunks.append(_resolve(name, target))
+            if kind in _OBJECTS and not external:
+                objects.append(_resolve(name, target))
+                if kind == "afchunk":
+                    chunks.add(objects[-1])
     for name, info in entries.items():
-        if name.startswith(("word/", "xl/externallinks/")) and name.endswith(".xml"):
+        # Every XML part, not only word/: a part Word can be made to show need not live there.
+        if name.endswith(".xml") and name != "[content_types].xml":
             words = _field_problem(_parse(zf, info, budget))
             if words:
                 return "file_remote_content", words
-    inner = [n for n in entries if n.startswith(_EMBEDDED_DIRS)] + [
-        n for n in chunks if n in entries
+    inner = [n for n in objects if n in entries] + [
+        n for n in entries if _is_container(zf, entries[n], budget)
     ]
     for name in dict.fromkeys(inner):
         data = _read(zf, entries[name], MAX_PART_BYTES, budget)
         if len(data) > MAX_PART_BYTES:
-            raise TooMuchData(f"an embedded file over {megabytes(MAX_PART_BYTES)}")
-        problem = embedded_problem(inspect(data), entries[name].filename.rsplit("/", 1)[-1])
+            raise TooMuchData(
+                gettext("an embedded file over %(size)s", size=megabytes(MAX_PART_BYTES))
+            )
+        short = entries[name].filename.rsplit("/", 1)[-1]
+        finding = inspect(data)
+        if name in chunks and (
+            content_type(name) not in _CHUNK_TYPES or finding.mime in _WEB_PAGES
+        ):
+            return "file_active_content", gettext("inside it: %(name)s", name=short)
+        problem = embedded_problem(finding, short)
         if problem:
             return problem
     return None
+
+
+def _is_container(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: Budget) -> bool:
+    """Tell whether a part's bytes are an OLE compound file or a zip, whatever its name."""
+    if info.is_dir() or info.filename.lower().endswith((".xml", ".rels")):
+        return False
+    return _read(zf, info, 8, budget)[:8].startswith(_CONTAINER_MAGIC)
+
+
+def _content_types(root: etree._Element) -> Callable[[str], str]:
+    """A part's declared content type (its Override, else its extension's Default)."""
+    overrides: dict[str, str] = {}
+    defaults: dict[str, str] = {}
+    for element in root.iter():
+        attributes = _attributes(element)
+        kind = attributes.get("contenttype", "").strip().lower()
+        if _local(element.tag) == "override":
+            overrides[attributes.get("partname", "").strip().lstrip("/").lower()] = kind
+        elif _local(element.tag) == "default":
+            defaults[attributes.get("extension", "").strip().lower()] = kind
+
+    def content_type(name: str) -> str:
+        return overrides.get(name) or defaults.get(name.rsplit(".", 1)[-1], "")
+
+    return content_type
 
 
 def _relationships(
@@ -364,7 +462,10 @@ def _relationships(
         attributes = _attributes(element)
         kind = attributes.get("type", "").strip().rstrip("/").rsplit("/", 1)[-1].lower()
         mode = attributes.get("targetmode", "").strip().lower()
-        yield kind, attributes.get("target", "").strip(), mode == "external"
+        target = attributes.get("target", "").strip()
+        # An absolute URL or a file path is fetched whatever TargetMode says (or omits).
+        external = mode == "external" or "://" in target or local_target(target)
+        yield kind, target, external
 
 
 def _resolve(rels_name: str, target: str) -> str:
@@ -388,7 +489,9 @@ def _field_problem(root: etree._Element) -> str:
     """Words for a dangerous field in this part, after joining each field's runs, or ''.
 
     A nested field's result joins its parent's instruction, as Word evaluates it:
-    ``{ {QUOTE "DDEAUTO"} c:\\...}`` is a DDEAUTO field.
+    ``{ {QUOTE "DDEAUTO"} c:\\...}`` and ``{ {QUOTE 68 68 69 65 85 84 79} c:\\...}`` are
+    DDEAUTO fields whatever result the file stored; any other field in the name position
+    is refused (its stored result proves nothing).
     """
     fields: list[_Field] = []
     for element in root.iter():
@@ -411,8 +514,12 @@ def _field_problem(root: etree._Element) -> str:
                 field.in_result = True
                 if kind == "end":
                     fields.pop()
-                    if fields and not fields[-1].in_result:
-                        fields[-1].instruction.append("".join(field.result))
+                    parent = fields[-1] if fields else None
+                    if parent is not None and not parent.in_result:
+                        blank = not "".join(parent.instruction).strip()
+                        parent.instruction.append(
+                            nested_result("".join(field.instruction), "".join(field.result), blank)
+                        )
         elif name in ("instrtext", "delinstrtext"):
             if fields and not fields[-1].in_result:
                 fields[-1].instruction.append(element.text or "")

@@ -40,6 +40,7 @@ from portal.filetype.limits import (
     TooMuchData,
     embedded_problem,
 )
+from portal.i18n import N_
 
 Inspector = Callable[[bytes], Finding]
 
@@ -60,7 +61,7 @@ def inspect_cfb(f: BinaryIO, found: str, budget: Budget, inspect: Inspector) -> 
     try:
         ole = olefile.OleFileIO(f)
     except Exception:  # olefile raises many exception types on hostile input
-        return Finding(None, "file_damaged", "not a readable Office file")
+        return Finding(None, "file_damaged", N_("not a readable Office file"))
     try:
         return _inspect(f, ole, found, budget, inspect)
     except TooMuchData as exc:
@@ -68,7 +69,7 @@ def inspect_cfb(f: BinaryIO, found: str, budget: Budget, inspect: Inspector) -> 
     except TooComplex:
         return Finding(None, "file_too_complex")
     except Exception:  # same: a damaged directory can fail anywhere
-        return Finding(None, "file_damaged", "not a readable Office file")
+        return Finding(None, "file_damaged", N_("not a readable Office file"))
     finally:
         ole.close()
 
@@ -95,7 +96,7 @@ def _inspect(
     if mime == DOC:
         return _word(ole, top["worddocument"])
     if mime is None:
-        return Finding(None, "file_damaged", "an unreadable or protected Office file")
+        return Finding(None, "file_damaged", N_("an unreadable or protected Office file"))
     return Finding(mime)
 
 
@@ -128,7 +129,7 @@ def _objects(ole: olefile.OleFileIO, budget: Budget, inspect: Inspector) -> tupl
         budget.tick()
         leaf = path[-1].lower()
         if leaf == "equation native":
-            return "file_active_content", "an equation object of the old Equation Editor"
+            return "file_active_content", N_("an equation object of the old Equation Editor")
         if leaf in ("package", "contents"):
             # An embedded Office file (Package) or PDF (CONTENTS): a file of its own.
             if ole.get_size(path) > MAX_PART_BYTES:
@@ -154,9 +155,9 @@ def _objects(ole: olefile.OleFileIO, budget: Budget, inspect: Inspector) -> tupl
     for storage in ole.listdir(streams=False, storages=True):
         entry = ole.direntries[ole._find(storage)]
         if entry is not None and (entry.clsid or "").upper() in _EQUATION_CLSIDS:
-            return "file_active_content", "an equation object of the old Equation Editor"
+            return "file_active_content", N_("an equation object of the old Equation Editor")
     if (ole.root.clsid or "").upper() in _EQUATION_CLSIDS:
-        return "file_active_content", "an equation object of the old Equation Editor"
+        return "file_active_content", N_("an equation object of the old Equation Editor")
     return None
 
 
@@ -167,7 +168,7 @@ def package_problem(raw: bytes, inspect: Inspector, has_size: bool) -> tuple[str
     except Exception:
         return None  # not a package after all (other OLE 1 native data)
     if package.is_link or package.data is None:
-        return "file_remote_content", "a packaged link to another file"
+        return "file_remote_content", N_("a packaged link to another file")
     names = [_leaf(n) for n in (package.filename, package.src_path, package.temp_path) if n]
     for name in names:
         # Windows drops trailing dots and spaces: "invoice.exe. " runs as invoice.exe.
@@ -186,14 +187,14 @@ def _word(ole: olefile.OleFileIO, stream: olefile.olefile.OleDirectoryEntry) -> 
     """Word's header: fDot (0x0001) is a template, fEncrypted (0x0100) a password; then DDE."""
     fib = ole.openstream(stream.name).read(12)
     if len(fib) < 12 or int.from_bytes(fib[:2], "little") not in (0xA5EC, 0xA5DC):
-        return Finding(None, "file_damaged", "the Word header is unreadable")
+        return Finding(None, "file_damaged", N_("the Word header is unreadable"))
     flags = int.from_bytes(fib[10:12], "little")
     if flags & 0x0100:
         return Finding(DOC, "file_encrypted")
     if flags & 0x0001:
         return Finding(DOC, "file_template")
     if stream.size > MAX_DDE_SCAN:
-        return Finding(DOC, "file_too_complex", "too much text to check its fields")
+        return Finding(DOC, "file_too_complex", N_("too much text to check its fields"))
     data = ole.openstream(stream.name).read()
     # msodde reads 8-bit text; Word stores text as UTF-16 as soon as one character needs it,
     # so the UTF-16 fields are read here too (0x13 begins a field, 0x14 or 0x15 ends it).

@@ -16,6 +16,7 @@ import pikepdf
 
 from portal.filetype.formats import PDF, local_target
 from portal.filetype.limits import MAX_UNPACKED_BYTES, Budget, Finding, TooComplex, read_at
+from portal.i18n import N_
 
 PDF_EOF_WINDOW = 1024  # Acrobat's own tolerance for bytes after %%EOF
 MAX_OBJECTS = 500_000
@@ -30,19 +31,19 @@ pikepdf.settings.set_qpdf_limits(
     max_stream_filters=8,
 )
 
-_RUNS_CODE = {"/JavaScript": "JavaScript", "/Launch": "a launch action"}
+_RUNS_CODE = {"/JavaScript": "JavaScript", "/Launch": N_("a launch action")}
 _OPENS_ELSEWHERE = {
-    "/GoToR": "a link that opens another file",
-    "/GoToE": "a link into an attached file",
-    "/ImportData": "an action that imports data",
-    "/SubmitForm": "a form that sends data elsewhere",
+    "/GoToR": N_("a link that opens another file"),
+    "/GoToE": N_("a link into an attached file"),
+    "/ImportData": N_("an action that imports data"),
+    "/SubmitForm": N_("a form that sends data elsewhere"),
 }
 _ACTIVE_SUBTYPES = {
-    "/RichMedia": "rich media (Flash or video)",
-    "/3D": "a 3D model",
-    "/Movie": "a movie",
-    "/Sound": "a sound",
-    "/Screen": "a media player",
+    "/RichMedia": N_("rich media (Flash or video)"),
+    "/3D": N_("a 3D model"),
+    "/Movie": N_("a movie"),
+    "/Sound": N_("a sound"),
+    "/Screen": N_("a media player"),
 }
 _ATTACHED_TYPES = {"/EmbeddedFile", "/Filespec"}  # /Filespec only counts with /EF
 
@@ -50,14 +51,16 @@ _ATTACHED_TYPES = {"/EmbeddedFile", "/Filespec"}  # /Filespec only counts with /
 def inspect_pdf(f: BinaryIO, size: int, budget: Budget) -> Finding:
     """Refuse truncated, encrypted, scripted and file-carrying PDFs."""
     if b"%%EOF" not in read_at(f, max(0, size - PDF_EOF_WINDOW), PDF_EOF_WINDOW):
-        return Finding(PDF, "file_damaged", "the PDF ends early or has extra data after its end")
+        return Finding(
+            PDF, "file_damaged", N_("the PDF ends early or has extra data after its end")
+        )
     f.seek(0)
     try:
         document = pikepdf.open(f)
     except pikepdf.PasswordError:
         return Finding(PDF, "file_encrypted")
     except (pikepdf.PdfError, ValueError, RuntimeError, OSError):
-        return Finding(PDF, "file_damaged", "a PDF reader cannot make sense of it")
+        return Finding(PDF, "file_damaged", N_("a PDF reader cannot make sense of it"))
     try:
         if document.is_encrypted:
             return Finding(PDF, "file_encrypted")
@@ -66,8 +69,8 @@ def inspect_pdf(f: BinaryIO, size: int, budget: Budget) -> Finding:
         return Finding(PDF, "file_too_complex")
     except (pikepdf.PdfError, ValueError, RuntimeError, RecursionError) as exc:
         if "memory" in str(exc).lower() or "limit" in str(exc).lower():
-            return Finding(PDF, "file_compression_bomb", "its packed objects are far too big")
-        return Finding(PDF, "file_damaged", "a PDF reader cannot make sense of it")
+            return Finding(PDF, "file_compression_bomb", N_("its packed objects are far too big"))
+        return Finding(PDF, "file_damaged", N_("a PDF reader cannot make sense of it"))
     finally:
         document.close()
 
@@ -75,27 +78,31 @@ def inspect_pdf(f: BinaryIO, size: int, budget: Budget) -> Finding:
 def _walk(document: pikepdf.Pdf, budget: Budget) -> Finding:
     """Look at every dictionary of every object and report the worst thing found."""
     found: dict[str, str] = {}
+    uri = document.Root.get("/URI")
+    base = _text(uri.get("/Base")) if isinstance(uri, pikepdf.Dictionary) else ""
+    if local_target(base):  # every relative link of the document resolves against it
+        found["file_remote_content"] = "a link to a file on this or another computer"
     objects = document.objects  # resolving these decodes the object streams
     for count, obj in enumerate(objects):
         if count % 512 == 0:
             budget.tick()
         if count > MAX_OBJECTS:
             return Finding(PDF, "file_too_complex")
-        _look(obj, found)
+        _look(obj, found, base)
         if "file_active_content" in found:
             break
     warnings = " ".join(document.get_warnings()).lower()
     if "memory" in warnings or "limit" in warnings:
-        return Finding(PDF, "file_compression_bomb", "its packed objects are far too big")
+        return Finding(PDF, "file_compression_bomb", N_("its packed objects are far too big"))
     for code in ("file_active_content", "file_embedded_files", "file_remote_content"):
         if code in found:
             return Finding(PDF, code, found[code])
     if "damaged" in warnings or "reconstruct" in warnings:  # qpdf rebuilt the xref table
-        return Finding(PDF, "file_damaged", "it is damaged, and had to be repaired to be read")
+        return Finding(PDF, "file_damaged", N_("it is damaged, and had to be repaired to be read"))
     return Finding(PDF)
 
 
-def _look(obj: object, found: dict[str, str]) -> None:
+def _look(obj: object, found: dict[str, str], base: str = "") -> None:
     """Check one object and the direct dictionaries and arrays inside it."""
     stack = [obj]
     while stack:
@@ -103,7 +110,7 @@ def _look(obj: object, found: dict[str, str]) -> None:
         if isinstance(item, pikepdf.Stream):
             item = item.stream_dict
         if isinstance(item, pikepdf.Dictionary):
-            _dictionary(item, found)
+            _dictionary(item, found, base)
             values = item.values()
         elif isinstance(item, pikepdf.Array):
             values = list(item)
@@ -123,16 +130,16 @@ _INTERESTING = frozenset(
 )
 
 
-def _dictionary(d: pikepdf.Dictionary, found: dict[str, str]) -> None:
+def _dictionary(d: pikepdf.Dictionary, found: dict[str, str], base: str) -> None:
     keys = _INTERESTING.intersection(d.keys())
     if not keys:  # most dictionaries: fonts, resources, page content (one C++ call each)
         return
     if "/JS" in keys or "/JavaScript" in keys:
-        found.setdefault("file_active_content", "JavaScript")
+        found.setdefault("file_active_content", N_("JavaScript"))
     if "/XFA" in keys:
-        found.setdefault("file_active_content", "an XFA form, which can run scripts")
+        found.setdefault("file_active_content", N_("an XFA form, which can run scripts"))
     if "/S" in keys:
-        _action(d, found)
+        _action(d, found, base)
     subtype = _name(d.get("/Subtype")) if "/Subtype" in keys else None
     if subtype in _ACTIVE_SUBTYPES:
         found.setdefault("file_active_content", _ACTIVE_SUBTYPES[subtype])
@@ -146,21 +153,23 @@ def _dictionary(d: pikepdf.Dictionary, found: dict[str, str]) -> None:
         found.setdefault("file_embedded_files", "")
     for key in ("/OpenAction", "/AA"):
         if key in keys and _runs_uri(d.get(key)):
-            found.setdefault("file_active_content", "a web address it opens by itself")
+            found.setdefault("file_active_content", N_("a web address it opens by itself"))
 
 
-def _action(d: pikepdf.Dictionary, found: dict[str, str]) -> None:
+def _action(d: pikepdf.Dictionary, found: dict[str, str], base: str) -> None:
     action = _name(d.get("/S"))
     if action in _RUNS_CODE:
         found.setdefault("file_active_content", _RUNS_CODE[action])
     elif action in _OPENS_ELSEWHERE:
         found.setdefault("file_active_content", _OPENS_ELSEWHERE[action])
     elif action == "/URI":
-        target = _text(d.get("/URI")).strip().lower()
+        target = _resolved(_text(d.get("/URI")), base).lower()
         if target.startswith(("javascript:", "vbscript:", "data:")):
-            found.setdefault("file_active_content", "a link that runs a script")
+            found.setdefault("file_active_content", N_("a link that runs a script"))
         elif local_target(target):
-            found.setdefault("file_remote_content", "a link to a file on this or another computer")
+            found.setdefault(
+                "file_remote_content", N_("a link to a file on this or another computer")
+            )
 
 
 def _runs_uri(value: object, depth: int = 0) -> bool:
@@ -181,10 +190,23 @@ def _runs_uri(value: object, depth: int = 0) -> bool:
 
 
 def _text(value: object) -> str:
-    """A PDF string or name as text ('' for anything else)."""
+    """A PDF string or name as a reader shows it: text strings decoded (UTF-16 with a byte
+    order mark, or PDFDocEncoding), control characters and spaces around it dropped."""
     if isinstance(value, pikepdf.String):
-        return bytes(value).decode("latin-1")
-    return str(value) if isinstance(value, pikepdf.Name) else ""
+        text = str(value)  # qpdf decodes UTF-16 (FE FF), UTF-8 (EF BB BF) and PDFDocEncoding
+    elif isinstance(value, pikepdf.Name):
+        text = str(value)
+    else:
+        return ""
+    return "".join(c for c in text if c.isprintable() or c == " ").strip()
+
+
+def _resolved(target: str, base: str) -> str:
+    """A URI as a reader follows it: relative ones against the catalog's /URI /Base."""
+    head = target.split("/", 1)[0]
+    if base and ":" not in head and not target.startswith(("\\\\", "//")):
+        return base + target
+    return target
 
 
 def _name(value: object) -> str | None:

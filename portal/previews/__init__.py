@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from portal import tokens
@@ -65,7 +66,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 TIMEOUT_REMEMBERED = 60.0  # seconds a "no preview" for lack of time is kept (a bomb: once a minute)
-NO_PREVIEW = "There is no preview for this file. Download it to open it."
+NO_PREVIEW = _l("There is no preview for this file. Download it to open it.")
 
 
 def setting(name: str) -> Any:
@@ -133,9 +134,9 @@ def read_preview_token(token: str) -> tuple[str, str, str, str | None, Any]:
     404/410 else. The holder is checked by the views (`access.check_link_holder`)."""
     cfg = current_app.config
     expired = PortalError(
-        410, "link_expired", "This preview link has expired. Reload the list and try again."
+        410, "link_expired", _l("This preview link has expired. Reload the list and try again.")
     )
-    invalid = PortalError(404, "not_found", "This preview link is not valid.")
+    invalid = PortalError(404, "not_found", _l("This preview link is not valid."))
     try:
         iid, cid, aid, lock, tenant, holder, expires = _serializer().loads(
             token, max_age=cfg["DOWNLOAD_URL_TTL"] + 60
@@ -382,7 +383,7 @@ def _render_bounded(
     slot = _state().slots
     if not slot.acquire(timeout=float(setting("PREVIEW_WALL_SECONDS"))):
         raise PortalError(
-            503, "preview_busy", "Previews are busy right now. Try again in a moment."
+            503, "preview_busy", _l("Previews are busy right now. Try again in a moment.")
         )
     ttl = float(setting("PREVIEW_CACHE_SECONDS"))
     try:

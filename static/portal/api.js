@@ -2,7 +2,7 @@
 // errors as ApiError, and one way to add credentials (staff cookie + CSRF, or embed bearer).
 
 import { parseJSON } from "./dom.js";
-import { S } from "./strings.js";
+import { pageLang, S } from "./strings.js";
 
 /** What every failed call rejects with: the server's error object, or one we made up. */
 export class ApiError extends Error {
@@ -68,7 +68,8 @@ export class Api {
     let current = null;
     let aborted = false;
     const attempt = async (again) => {
-      const headers = { Accept: "application/json", ...(options.headers || {}), ...this.auth.headers(method) };
+      // The page's language, not the browser's: server messages then match the page.
+      const headers = { Accept: "application/json", "Accept-Language": pageLang(), ...(options.headers || {}), ...this.auth.headers(method) };
       current = send(method, url, { ...options, headers });
       try {
         return await current.promise;

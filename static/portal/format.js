@@ -1,10 +1,15 @@
 // Sizes, dates and short format names, formatted once, here, for the user's locale (Intl).
-// Pure: no DOM. `locale` defaults to the browser's (navigator.language) and can be passed in.
+// Pure: no DOM but the page's lang. `locale` defaults to the page's language and can be passed in.
 
 import { S } from "./strings.js";
 
-/** The browser's language, or undefined (Intl then uses its default) outside a browser. */
+/**
+ * The page's language (<html lang>, which the server set from the user's choice or their
+ * Accept-Language), else the browser's, else undefined (Intl then uses its default, e.g. in node).
+ */
 export function userLocale() {
+  const lang = typeof document !== "undefined" ? document.documentElement.lang : "";
+  if (lang) return lang;
   return typeof navigator !== "undefined" && navigator.language ? navigator.language : undefined;
 }
 

@@ -1,7 +1,7 @@
 // What an upload's answer means for the recruiter: the sentence, and what they can do next.
 // Pure: the uploader shows what these functions choose.
 
-import { count, S } from "./strings.js";
+import { S } from "./strings.js";
 
 /** Busy (429) and a connection lost before the body was sent are safe to repeat by ourselves. */
 export function autoRetryWait(err, { sentAll, autoRetries, max }) {
@@ -63,4 +63,3 @@ export function successText(data, fileName, tool) {
   return { status, live, warnings, name: sentName, already: false };
 }
 
-export { count };

@@ -18,7 +18,7 @@ import {
   sendingProgress,
   toStart,
 } from "./queue.js";
-import { count, S } from "./strings.js";
+import { S } from "./strings.js";
 
 const STALL_MS = 30000; // no upload progress for this long: warn (never abort on our own)
 const SLOW_ATS_MS = 45000; // bytes sent, still waiting for the ATS: reassure, discourage re-sending
@@ -596,4 +596,3 @@ export class Uploader {
   }
 }
 
-export { count };
