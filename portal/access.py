@@ -161,6 +161,110 @@ def integration_for(principal: Principal, integration_id: str) -> str:
     return integration_id
 
 
+# -- links bound to their session ----------------------------------------------
+
+LINK_ENDED = _l(
+    "This link stopped working because the session that opened it has ended. "
+    "Sign in again (or open the page from the partner app again) and reload the list."
+)
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
+def link_holder(principal: Principal) -> list[Any]:
+    """What a download or preview link carries of the session it was made for.
+
+    A link is a grant without credentials (an <a> or <img> sends no bearer header), so it
+    must end when its session does, on every instance: staff links carry a hash of the
+    session id (its store key, never the cookie), embed links what `tokens` needs to tell
+    whether the embed session is still alive (expiry, revocation, the partner's secret)."""
+    s = principal.embed
+    if s is not None:
+        return [
+            "e",
+            s.session_id,
+            s.partner,
+            s.user,
+            s.issued_at,
+            s.expires_at,
+            s.fingerprint,
+            s.integration_id,
+        ]
+    if not isinstance(session, StoreSession):
+        raise RuntimeError("staff links need the server-side sessions of access.init_app")
+    if session.sid is None:  # not saved yet: give it its id now (saved with this answer)
+        session.sid, session.modified = secrets.token_urlsafe(32), True
+    return ["s", _sid_digest(session.sid)]
+
+
+def link_lifetime(principal: Principal | None) -> int:
+    """Seconds a link made now works: its own TTL, or less if its (embed) session ends sooner.
+
+    The page refreshes its list a margin before this (attachments.js), so after an embed
+    session is renewed the links in view are the new session's before the old one ends."""
+    ttl = int(current_app.config["DOWNLOAD_URL_TTL"])
+    if principal is not None and principal.embed is not None:
+        ttl = min(ttl, max(0, int(principal.embed.expires_at - tokens.now())))
+    return ttl
+
+
+def check_link_holder(holder: Any) -> None:
+    """Refuse (410 link_session_ended) a link whose session has ended; 503 without the store."""
+    try:
+        alive = _holder_alive(holder)
+    except STORE_ERRORS:
+        raise store_unavailable() from None
+    if not alive:
+        raise PortalError(410, "link_session_ended", LINK_ENDED)
+
+
+def _holder_alive(holder: Any) -> bool:
+    if not isinstance(holder, list) or not holder:
+        return False
+    if holder[0] == "s" and len(holder) == 2 and isinstance(holder[1], str):
+        return _DIGEST.fullmatch(holder[1]) is not None and _staff_record_alive(holder[1])
+    if holder[0] != "e" or len(holder) != 8:
+        return False
+    try:
+        embed = tokens.EmbedSession(
+            partner=str(holder[2]),
+            integration_id=str(holder[7]),
+            application_id=None,
+            scopes=frozenset(),
+            user=str(holder[3]),
+            parent_origin=None,
+            issued_at=float(holder[4]),
+            expires_at=float(holder[5]),
+            session_id=str(holder[1]),
+            fingerprint=str(holder[6]),
+        )
+        tokens.check_session_alive(embed)
+    except (TypeError, ValueError):
+        return False
+    except PortalError as refused:
+        if refused.status >= 500:
+            raise
+        return False
+    return True
+
+
+def _staff_record_alive(digest: str) -> bool:
+    """Whether the staff session stored under this key is one `_resolve` would accept."""
+    raw = get_store().get("session:" + digest)
+    if raw is None:
+        return False
+    try:
+        data = StoreSessionInterface.serializer.loads(raw)
+    except ValueError:
+        return False
+    email = data.get("staff") if isinstance(data, dict) else None
+    stored = current_app.config["STAFF_ACCOUNTS"].get(email) if isinstance(email, str) else None
+    return (
+        stored is not None
+        and data.get("credential") == _credential(stored)
+        and _staff_alive(current_app, data)
+    )
+
+
 # -- CSRF ---------------------------------------------------------------------
 
 # Views that check their form's CSRF token themselves (to answer on the form).
@@ -168,8 +272,14 @@ _OWN_CSRF = {"auth.signin"}
 
 
 def _check_csrf() -> None:
-    """Writes authenticated by the staff cookie need the CSRF token (a bearer is not ambient)."""
-    if request.method in ("GET", "HEAD", "OPTIONS") or _bearer() is not None:
+    """Writes authenticated by the staff cookie need the CSRF token (a bearer is not ambient).
+
+    Only a valid bearer skips it: any `Bearer junk` header would otherwise let a cookie
+    write through unchecked; a bad one is refused here (401), before any view runs."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    if _bearer() is not None:
+        current_principal()  # raises PortalError (401) unless the bearer is a live session
         return
     if request.endpoint in _OWN_CSRF or not session.get("staff"):
         return  # nothing the cookie authenticates: the view refuses or needs no session
@@ -264,7 +374,11 @@ class StoreSession(SecureCookieSession):
 
 def session_key(sid: str) -> str:
     """The store key of a session id (hashed: a look at the store reveals no live cookie)."""
-    return "session:" + hashlib.sha256(sid.encode()).hexdigest()
+    return "session:" + _sid_digest(sid)
+
+
+def _sid_digest(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
 
 
 class StoreSessionInterface(SessionInterface):
@@ -354,7 +468,7 @@ class StoreSessionInterface(SessionInterface):
         response.vary.add("Cookie")
 
 
-def _staff_alive(app: Flask, s: StoreSession) -> bool:
+def _staff_alive(app: Flask, s: Any) -> bool:
     t = tokens.now()
     cfg = app.config
     return (

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from flask_babel import lazy_gettext as _l
 
-from portal import applications, attachments, downloads, idempotency, integrations, tokens
+from portal import access, applications, attachments, downloads, idempotency, integrations, tokens
 from portal.access import Principal, require
 from portal.errors import PortalError
 from portal.security import json_body
@@ -122,7 +122,8 @@ def _one_field(name: str, fields: Any) -> None:
 @bp.get("/download/<token>")
 def download(token: str) -> Response:
     """Stream one attachment from the ATS; the signed link is the grant (links carry no header)."""
-    iid, cid, att_id, lock = tokens.read_download_token(token)
+    iid, cid, att_id, lock, holder = tokens.read_download_token(token)
+    access.check_link_holder(holder)
     return downloads.stream(iid, cid, att_id, only_application=lock)
 
 

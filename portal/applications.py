@@ -20,6 +20,7 @@ from portal.access import Principal
 from portal.errors import PortalError
 from portal.kombo import Page, is_kombo_id
 from portal.kombo_app import get_kombo
+from portal.numbers import parse_count
 
 log = logging.getLogger(__name__)
 
@@ -138,14 +139,10 @@ def _newest_page(
 def _offset(cursor: str | None) -> int:
     if not cursor:
         return 0
-    if (
-        not cursor.isdigit()
-        or len(cursor) > 4
-        or int(cursor) % PAGE_SIZE
-        or int(cursor) >= MAX_RECENT
-    ):
+    offset = parse_count(cursor, max_digits=4)
+    if offset is None or offset % PAGE_SIZE or offset >= MAX_RECENT:
         raise PortalError(400, "cursor_invalid", _l("That page link is not valid; start again."))
-    return int(cursor)
+    return offset
 
 
 def newest(

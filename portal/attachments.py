@@ -27,13 +27,14 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import FileStorage
 
 from portal import filetype, guard, idempotency, integrations, metrics, previews, tokens
-from portal.access import Principal
+from portal.access import Principal, link_holder, link_lifetime, shown_principal
 from portal.applications import Application, other_applications
 from portal.errors import PortalError, from_kombo
 from portal.i18n import lazy_join
 from portal.kombo import KomboError
 from portal.kombo_app import get_kombo
 from portal.names import display_name
+from portal.numbers import parse_count
 from portal.state import get_store
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class AttachmentList:
     def public(self) -> dict[str, Any]:
         """The JSON form (download links work for `download_expires_in` seconds)."""
         return {
-            "download_expires_in": int(current_app.config["DOWNLOAD_URL_TTL"]),
+            "download_expires_in": link_lifetime(shown_principal()),
             "available": self.available,
             "attachments": self.items,
             "message": self.message,
@@ -166,8 +167,9 @@ def _item(
         "preview_page_url": None,
     }
     if "download" in principal.scopes and app.candidate_id and isinstance(a.get("id"), str):
+        holder = link_holder(principal)  # the links end with this session
         token = tokens.download_token(
-            integration_id, app.candidate_id, a["id"], principal.application_id
+            integration_id, app.candidate_id, a["id"], principal.application_id, holder
         )
         item["download_url"] = url_for("api.download", token=token)
         if previews.can_preview(a):  # a preview shows what a download would: same scope
@@ -177,6 +179,7 @@ def _item(
                 a["id"],
                 principal.application_id,
                 principal.partner,
+                holder,
             )
             item["preview_url"] = url_for("previews.thumbnail", token=seen)
             item["preview_page_url"] = url_for("previews.view", token=seen)
@@ -532,8 +535,8 @@ def _compare(
         log.warning("reconcile: could not open %s: %r", item.get("id"), err)
         return "unreadable", None
     with closing(resp):
-        declared = resp.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) != accepted.size and not whole:
+        declared = parse_count(resp.headers.get("Content-Length"))
+        if declared is not None and declared != accepted.size and not whole:
             return "other", None
         digest, size = hashlib.sha256(), 0
         try:
@@ -545,7 +548,7 @@ def _compare(
         except requests.RequestException as exc:  # cut short, reset, too slow
             log.warning("reconcile: reading %s broke: %r", item.get("id"), exc)
             return "unreadable", None
-    if declared.isdigit() and size != int(declared):
+    if declared is not None and size != declared:
         return "unreadable", None  # shorter than announced
     sha = digest.hexdigest()
     return ("same" if size == accepted.size and sha == accepted.sha256 else "other"), sha

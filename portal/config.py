@@ -54,6 +54,11 @@ DEFAULTS: dict[str, Any] = {
     "STATE_PATH": "",
     # Redis for several instances (machines); wins over STATE_PATH.
     "REDIS_URL": "",
+    # Host names this deployment answers to (Flask's TRUSTED_HOSTS; a request naming another
+    # Host is a 400): e.g. "portal.example.com". Empty = any (sandbox, development). Routing
+    # redirects are relative either way (security._relative_redirect); nginx's server_name does
+    # the same job in front.
+    "TRUSTED_HOSTS": [],
     # ClamAV daemon every accepted file is scanned by: "unix:/path" or "tcp:host:port"; empty = none.
     "CLAMD": "",
     # Kombo action calls in flight per integration for the whole fleet (every worker of every
@@ -95,6 +100,7 @@ def load(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     c["KOMBO_BASE_URL"] = BASE_URLS.get(c["KOMBO_BASE_URL"], c["KOMBO_BASE_URL"])
     c["INTEGRATIONS"] = _as_list(c["INTEGRATIONS"])
     c["KOMBO_DOWNLOAD_HOSTS"] = _as_list(c["KOMBO_DOWNLOAD_HOSTS"])
+    c["TRUSTED_HOSTS"] = _as_list(c["TRUSTED_HOSTS"]) or None  # None: Flask checks nothing
     c["STAFF_ACCOUNTS"] = _as_mapping(c["STAFF_ACCOUNTS"], "STAFF_ACCOUNTS")
     c["PARTNERS"] = _as_mapping(c["PARTNERS"], "PARTNERS")
     c["MAX_UPLOAD_BYTES"] = int(c["MAX_UPLOAD_BYTES"])

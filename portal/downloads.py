@@ -31,6 +31,7 @@ from portal.attachments import fetch
 from portal.errors import PortalError
 from portal.kombo_app import get_kombo
 from portal.names import disposition
+from portal.numbers import parse_count
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +107,9 @@ def download_headers(attachment: dict[str, Any], upstream_length: str | None) ->
         "Content-Security-Policy": "sandbox; default-src 'none'",
         "Cache-Control": "no-store",
     }
-    if upstream_length and upstream_length.isdigit():
-        headers["Content-Length"] = upstream_length
+    length = parse_count(upstream_length)
+    if length is not None:
+        headers["Content-Length"] = str(length)
     return headers
 
 
@@ -153,8 +155,8 @@ def _body(meta: dict[str, Any], upstream: requests.Response, head: bytes) -> Ite
     """The body, straight from the file host's socket; cut (raise) if it ends short."""
     raw = upstream.raw
     encoded = upstream.headers.get("Content-Encoding", "identity").lower() != "identity"
-    length = upstream.headers.get("Content-Length", "")
-    expected = int(length) if length.isdigit() and not encoded else None
+    length = parse_count(upstream.headers.get("Content-Length"))
+    expected = length if not encoded else None
     sent = len(head)
     try:
         if head:

@@ -19,7 +19,7 @@ import redis
 from flask import Flask, g, jsonify, make_response, render_template, request
 from flask_babel import LazyString, lazy_ngettext
 from flask_babel import lazy_gettext as _l
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from portal.i18n import lazy_join, lazy_size
 from portal.kombo import KomboBadResponse, KomboConnectionError, KomboError
@@ -371,6 +371,7 @@ def _store_error(exc: Exception) -> Any:
     return render_error(store_unavailable())
 
 
+HOST_NOT_SERVED = _l("This portal is not served under that address.")
 _HTTP_MESSAGES = {
     400: ("bad_request", _l("The request was not understood.")),
     403: ("forbidden", _l("You are not allowed to do that.")),
@@ -385,6 +386,8 @@ _HTTP_MESSAGES = {
 
 
 def _http_error(exc: HTTPException) -> Any:
+    if isinstance(exc, SecurityError):  # a Host not in TRUSTED_HOSTS: no URL can be built
+        return jsonify(error={"code": "host_not_served", "message": str(HOST_NOT_SERVED)}), 400
     code, message = _HTTP_MESSAGES.get(exc.code or 500, ("error", _l("That did not work.")))
     if exc.code == 413:
         from flask import current_app

@@ -33,6 +33,7 @@ from flask_babel import lazy_gettext as _l
 from portal import metrics
 from portal.errors import PortalError
 from portal.kombo import KomboError
+from portal.numbers import parse_count
 from portal.state import get_store
 
 T = TypeVar("T")
@@ -81,8 +82,8 @@ def _trial(iid: str) -> str:
 def limit(iid: str) -> int:
     """The fleet's in-flight limit for an integration: ours, or less if Kombo said so."""
     configured = int(current_app.config["KOMBO_MAX_INFLIGHT"])
-    learned = get_store().get(_learned(iid))
-    return max(1, min(configured, int(learned))) if learned and learned.isdigit() else configured
+    learned = parse_count(get_store().get(_learned(iid)))
+    return max(1, min(configured, learned)) if learned is not None else configured
 
 
 def _slot_ttl(write: bool) -> float:
@@ -124,10 +125,10 @@ def observe(iid: str | None, resp: requests.Response | None) -> None:
     _attempts.count = getattr(_attempts, "count", 0) + 1
     if resp is None or not iid or not has_app_context():
         return
-    header = resp.headers.get("Concurrency-Limit", "")
-    if not header.isdigit():
+    said = parse_count(resp.headers.get("Concurrency-Limit", "").strip())
+    if said is None:
         return
-    said, now = int(header), time.monotonic()
+    now = time.monotonic()
     seen: dict[str, tuple[int, float]] = current_app.extensions["portal.guard.seen_limits"]
     last = seen.get(iid)
     if last is not None and last[0] == said and now - last[1] < LEARNED_LIMIT_TTL / 2:

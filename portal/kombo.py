@@ -25,6 +25,8 @@ from urllib.parse import quote, urljoin, urlsplit
 import requests
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
+from portal.numbers import parse_count
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -759,8 +761,7 @@ def _retry_after(value: str | None) -> float | None:
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:
-    value = (headers.get(name) or "").strip()
-    return int(value) if value.isdigit() and len(value) < 16 else None
+    return parse_count((headers.get(name) or "").strip())
 
 
 def _rate_limit(headers: Mapping[str, str]) -> RateLimit | None:

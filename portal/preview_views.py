@@ -12,7 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, render_template, url_for
 from flask_babel import lazy_gettext as _l
 
-from portal import previews, tokens
+from portal import access, previews, tokens
 from portal.errors import PortalError
 
 bp = Blueprint("previews", __name__)
@@ -31,17 +31,24 @@ def _png(data: bytes) -> Response:
     return Response(data, headers=PNG_HEADERS)
 
 
+def _grant(token: str) -> tuple[str, str, str, str | None, Any]:
+    """What the link grants, if its session is still alive (410 link_session_ended if not)."""
+    granted = previews.read_preview_token(token)
+    access.check_link_holder(granted[4])
+    return granted
+
+
 @bp.get("/preview/<token>/thumb.png")
 def thumbnail(token: str) -> Response:
     """The first page, 240 pixels wide."""
-    iid, cid, aid, lock = previews.read_preview_token(token)
+    iid, cid, aid, lock, _ = _grant(token)
     return _png(previews.render(iid, cid, aid, "thumb", lock)[0].pages[0])
 
 
 @bp.get("/preview/<token>/page/<int:number>.png")
 def page(token: str, number: int) -> Response:
     """One of the first pages, large."""
-    iid, cid, aid, lock = previews.read_preview_token(token)
+    iid, cid, aid, lock, _ = _grant(token)
     if not 1 <= number <= previews.MAX_PAGES:
         raise PortalError(404, "not_found", _l("There is no preview of that page."))
     rendered, _ = previews.render(iid, cid, aid, "pages", lock)
@@ -53,8 +60,8 @@ def page(token: str, number: int) -> Response:
 @bp.get("/preview/<token>")
 def view(token: str) -> Any:
     """Our page with the first pages large (or why there is no preview), and a download link."""
-    iid, cid, aid, lock = previews.read_preview_token(token)
-    download = url_for("api.download", token=tokens.download_token(iid, cid, aid, lock))
+    iid, cid, aid, lock, holder = _grant(token)
+    download = url_for("api.download", token=tokens.download_token(iid, cid, aid, lock, holder))
     rendered: previews.Rendered | None
     try:
         rendered, name = previews.render(iid, cid, aid, "pages", lock)

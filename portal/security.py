@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, Response, g, request
 from flask_babel import lazy_gettext as _l
 from flask_compress import Compress
+from werkzeug.routing import RequestRedirect
 
 from portal.errors import PortalError
 from portal.i18n import lazy_size
@@ -67,9 +69,22 @@ def _headers(resp: Response) -> Response:
     return resp
 
 
+def _relative_redirect(resp: Response) -> Response:
+    """Werkzeug's routing redirects (`/i//x` to `/i/x`, a missing trailing slash) are absolute
+    URLs built from the client's Host header: `Host: evil.example` would send the browser
+    there. Ours name the path only, whatever the Host and whether or not TRUSTED_HOSTS is set
+    (a relative Location is resolved by the browser against the URL it asked for)."""
+    if isinstance(request.routing_exception, RequestRedirect) and "Location" in resp.headers:
+        parts = urlsplit(resp.headers["Location"])
+        path = "/" + parts.path.lstrip("/")  # never `//host`: that is an absolute URL too
+        resp.headers["Location"] = urlunsplit(("", "", path, parts.query, ""))
+    return resp
+
+
 def init_app(app: Flask) -> None:
     """Set the headers on every response, and compress our static assets."""
     app.after_request(_headers)
+    app.after_request(_relative_redirect)
     # Only CSS and JS: compressing HTML or JSON that holds a CSRF or session token next to
     # reflected input (a search term) would open the door to BREACH-style attacks.
     app.config.setdefault(

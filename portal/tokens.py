@@ -111,9 +111,19 @@ def mint_revoke_token(partner_id: str, *, secret: str, user: str | None = None) 
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
+# Times beyond this are no times: floats stop counting whole seconds at 2**53, and an int of
+# 400 digits would overflow (OverflowError) in the float arithmetic of the checks.
+_MAX_TIME = 2**53
+
+
 def _number(value: Any) -> bool:
     # Python's JSON reads NaN and Infinity: a NaN exp would pass every comparison.
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value) and abs(value) < _MAX_TIME
+    except OverflowError:  # an int too large for a float is not a finite number of seconds
+        return False
 
 
 def _text(value: Any) -> bool:
@@ -364,6 +374,7 @@ class EmbedSession:
     issued_at: float
     expires_at: float
     session_id: str
+    fingerprint: str = ""  # which partner secret signed the embed token it came from
     locale: str | None = None  # the partner's choice of language, if its token said
 
 
@@ -392,18 +403,25 @@ def read_session_token(token: str) -> EmbedSession:
             issued_at=float(data["t"]),
             expires_at=float(data["x"]),
             session_id=str(data["sid"]),
+            fingerprint=str(data["k"]),
             locale=i18n.known(data.get("l")),
         )
-        fingerprint = str(data["k"])
     except (KeyError, TypeError, ValueError):  # signed by us, but in an older format
         raise _session_refused(_l("Your session is not valid."), "session_invalid") from None
+    check_session_alive(session)
+    return session
+
+
+def check_session_alive(session: EmbedSession) -> None:
+    """Refuse (401) an embed session that expired, was revoked or lost its partner's trust."""
+    cfg = current_app.config
     if session.expires_at <= now():
         raise _session_refused(_l("Your session has expired."), "session_expired")
     partner = cfg["PARTNERS"].get(session.partner)
     # A partner removed from configuration, or no longer allowed this integration, loses access now.
     if partner is None or session.integration_id not in partner.get("integrations", []):
         raise _session_refused(_l("Your session is not valid."), "session_invalid")
-    if fingerprint not in {_fingerprint(s) for s in partner["secrets"]}:
+    if session.fingerprint not in {_fingerprint(s) for s in partner["secrets"]}:
         raise _session_refused(
             _l(
                 "Your session was started with a partner key that has been replaced. "
@@ -416,7 +434,6 @@ def read_session_token(token: str) -> EmbedSession:
             _l("This session was ended. Open the page from the partner app again."),
             "session_revoked",
         )
-    return session
 
 
 def _revoked(session: EmbedSession) -> bool:
@@ -453,27 +470,33 @@ def revoke_all(token: Any) -> dict[str, Any]:
 
 
 def download_token(
-    integration_id: str, candidate_id: str, attachment_id: str, application_lock: str | None = None
+    integration_id: str,
+    candidate_id: str,
+    attachment_id: str,
+    application_lock: str | None,
+    holder: list[Any],
 ) -> str:
     """A short-lived signed grant for one attachment (links cannot carry a bearer header).
 
     `application_lock`: the application a locked session is limited to; the download then
-    refuses a file of the candidate's other applications."""
+    refuses a file of the candidate's other applications. `holder`: the session it was made
+    for (`access.link_holder`); the link ends with it."""
     expires = now() + float(current_app.config["DOWNLOAD_URL_TTL"])
     return _serializer("download").dumps(
-        [integration_id, candidate_id, attachment_id, application_lock, expires]
+        [integration_id, candidate_id, attachment_id, application_lock, holder, expires]
     )
 
 
-def read_download_token(token: str) -> tuple[str, str, str, str | None]:
-    """The (integration, candidate, attachment, application lock) a link grants; 404/410 otherwise."""
+def read_download_token(token: str) -> tuple[str, str, str, str | None, Any]:
+    """The (integration, candidate, attachment, application lock, holder) a link grants;
+    404/410 otherwise. The holder is checked by the view (`access.check_link_holder`)."""
     cfg = current_app.config
     expired = PortalError(
         410, "link_expired", _l("This download link has expired. Reload the list and try again.")
     )
     invalid = PortalError(404, "not_found", _l("This download link is not valid."))
     try:
-        iid, cid, aid, lock, expires = _serializer("download").loads(
+        iid, cid, aid, lock, holder, expires = _serializer("download").loads(
             token, max_age=cfg["DOWNLOAD_URL_TTL"] + 60
         )
     except SignatureExpired:
@@ -484,7 +507,7 @@ def read_download_token(token: str) -> tuple[str, str, str, str | None]:
         raise expired
     if iid not in cfg["INTEGRATIONS"]:
         raise invalid
-    return iid, cid, aid, lock
+    return iid, cid, aid, lock, holder
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:

@@ -25,7 +25,7 @@ from hypothesis import settings
 from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
-from portal import create_app
+from portal import access, create_app
 from portal.sandbox import SandboxServer, Settings
 from portal.tokens import mint_embed_token
 
@@ -312,6 +312,18 @@ def embed_client(
 def acme(portal: ServerThread, sandbox: Sandbox) -> Client:
     """An embed session of partner acme on the `full` integration."""
     return embed_client(portal.url, "acme", sandbox.iid("full"))
+
+
+def link_holder(app: Any, client: Client) -> list[Any]:
+    """What a link made for this client's session carries (to sign links by hand in tests)."""
+    bearer = client.http.headers.get("Authorization")
+    headers = (
+        {"Authorization": bearer}
+        if bearer
+        else {"Cookie": "portal_session=" + client.http.cookies.get("portal_session")}
+    )
+    with app.test_request_context(headers=headers):
+        return access.link_holder(access.current_principal())
 
 
 def find_application(

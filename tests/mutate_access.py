@@ -1,7 +1,8 @@
 """Hand mutation run on the access checks: each mutant deletes or weakens one check (the ones a
 review found unpinned, and the new ones); it is killed if the tests named beside it fail.
 
-Run: python tests/mutate_access.py   (about 3 minutes; restores every file it edits)."""
+Run: python tests/mutate_access.py [word…]   (about 3 minutes; restores every file it edits;
+words pick the mutants whose name has them all)."""
 
 import pathlib
 import subprocess
@@ -49,7 +50,7 @@ M = [
     (
         "secret rotation",
         "portal/tokens.py",
-        'if fingerprint not in {_fingerprint(s) for s in partner["secrets"]}:',
+        'if session.fingerprint not in {_fingerprint(s) for s in partner["secrets"]}:',
         "if False:",
         [S, "-k", "rotating"],
     ),
@@ -228,13 +229,77 @@ M = [
         "if False:",
         [S, "-k", "go_home"],
     ),
+    (
+        "link: staff session not checked",
+        "portal/access.py",
+        "return _DIGEST.fullmatch(holder[1]) is not None and _staff_record_alive(holder[1])",
+        "return True",
+        [T, "-k", "ends_with_the_staff_session"],
+    ),
+    (
+        "link: embed session not checked",
+        "portal/access.py",
+        "        tokens.check_session_alive(embed)\n",
+        "",
+        [T, "-k", "ends_with_the_embed_session or ends_when"],
+    ),
+    (
+        "link: download view skips the holder",
+        "portal/api.py",
+        "    access.check_link_holder(holder)\n",
+        "",
+        [T, "-k", "ends_with"],
+    ),
+    (
+        "link: preview views skip the holder",
+        "portal/preview_views.py",
+        "    access.check_link_holder(granted[4])\n",
+        "",
+        ["tests/test_previews.py", "-k", "ends_with"],
+    ),
+    (
+        "junk bearer skips csrf",
+        "portal/access.py",
+        "        current_principal()  # raises PortalError (401)",
+        "        pass  # raises PortalError (401)",
+        [T, "-k", "junk_bearer"],
+    ),
+    (
+        "relative routing redirects",
+        "portal/security.py",
+        "    app.after_request(_relative_redirect)\n",
+        "",
+        [T, "-k", "routing_redirect"],
+    ),
+    (
+        "huge time claims",
+        "portal/tokens.py",
+        "    except OverflowError:  # an int too large",
+        "    except ZeroDivisionError:  # an int too large",
+        [T, "-k", "400_digits"],
+    ),
+    (
+        "counts: any digit",
+        "portal/numbers.py",
+        "not (text.isascii() and text.isdecimal())",
+        "not text.isdigit()",
+        [T, "-k", "superscript"],
+    ),
+    (
+        "sign-in form reads files and JSON",
+        "portal/auth.py",
+        'return request.form if request.method == "POST" else None',
+        "return super().wrap_formdata(form, formdata)",
+        [S, "-k", "file_part or json_sign_in"],
+    ),
 ]
 
 
 def main() -> int:
     """Apply each mutant, run its tests, restore the file; print what survived."""
     killed = 0
-    for name, path, old, new, args in M:
+    chosen = [m for m in M if all(word in m[0] for word in sys.argv[1:])]  # e.g. `link`
+    for name, path, old, new, args in chosen:
         f = root / path
         src = f.read_text()
         if src.count(old) != 1:
@@ -254,8 +319,8 @@ def main() -> int:
         dead = r.returncode != 0
         killed += dead
         print(("killed  " if dead else "SURVIVED"), name, flush=True)
-    print(f"{killed} of {len(M)} killed")
-    return 0 if killed == len(M) else 1
+    print(f"{killed} of {len(chosen)} killed")
+    return 0 if killed == len(chosen) else 1
 
 
 if __name__ == "__main__":

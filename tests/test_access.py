@@ -27,6 +27,7 @@ from conftest import (
     ServerThread,
     embed_client,
     find_application,
+    link_holder,
     portal_config,
     sign_in,
 )
@@ -376,9 +377,10 @@ def test_a_locked_session_sees_no_file_of_the_candidates_other_applications(port
     # still does not open it: the lock is carried in the link and checked on download.
     everything = staff.get(f"/api/v1/integrations/{iid}/applications/{backend['id']}/attachments")
     cv = next(a for a in everything.json()["attachments"] if a["name"] == "Ada Lovelace CV.pdf")
+    held = link_holder(portal.httpd.app, locked)
     with portal.httpd.app.test_request_context():
-        link = tokens.download_token(iid, backend["candidate_id"], cv["id"], scientist)
-        unlocked = tokens.download_token(iid, backend["candidate_id"], cv["id"], None)
+        link = tokens.download_token(iid, backend["candidate_id"], cv["id"], scientist, held)
+        unlocked = tokens.download_token(iid, backend["candidate_id"], cv["id"], None, held)
     resp = requests.get(f"{portal.url}/download/{link}", timeout=10)
     assert resp.status_code == 404 and resp.json()["error"]["code"] == "not_found"
     assert requests.get(f"{portal.url}/download/{unlocked}", timeout=10).status_code == 200
@@ -424,7 +426,9 @@ def test_download_links_cannot_be_forged_or_reused_late(portal, staff, sandbox):
     assert anonymous.status_code == 200  # the signed link is the grant (a link carries no header)
     tampered = url[:-4] + ("abcd" if not url.endswith("abcd") else "wxyz")
     with portal.httpd.app.test_request_context():  # signed by us, for a connection not served
-        unserved = "/download/" + tokens.download_token("greenhouse:" + "Z" * 24, "c1", "a1")
+        unserved = "/download/" + tokens.download_token(
+            "greenhouse:" + "Z" * 24, "c1", "a1", None, link_holder(portal.httpd.app, staff)
+        )
     for bad in (tampered, "/download/" + "x" * 40, unserved):
         resp = requests.get(portal.url + bad, timeout=10)
         assert resp.status_code == 404 and resp.json()["error"]["code"] == "not_found"
@@ -625,3 +629,120 @@ def test_the_store_keeps_a_staff_session_no_longer_than_its_absolute_timeout(san
         assert _ttl(app, staff) == pytest.approx(100, abs=1)
         clock.advance(200)
         assert _ttl(app, staff) == 1.0
+
+
+# -- red team, round 2: server errors, links bound to their session, CSRF on a junk bearer ------
+
+
+@pytest.mark.parametrize("claim", ["exp", "iat", "nbf"])
+def test_a_time_claim_of_400_digits_is_refused_not_a_server_error(portal, sandbox, claim):
+    body = json.dumps({**_claims(sandbox), claim: "__X__"}).replace('"__X__"', "1" + "0" * 400)
+    head = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').rstrip(b"=").decode()
+    payload = base64.urlsafe_b64encode(body.encode()).rstrip(b"=").decode()
+    mac = hmac.new(ACME_SECRET.encode(), f"{head}.{payload}".encode(), hashlib.sha256).digest()
+    token = f"{head}.{payload}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
+    resp = _exchange(portal, token)
+    assert resp.status_code == 401, resp.text
+    assert resp.json()["error"]["code"] == "token_invalid"
+    assert f"{claim} must be a finite number" in resp.json()["error"]["message"]
+    revoke = requests.post(f"{portal.url}/api/v1/embed/revoke", json={"token": token}, timeout=10)
+    assert revoke.status_code == 401 and revoke.json()["error"]["code"] == "token_invalid"
+
+
+def test_a_cursor_of_superscript_digits_is_a_clear_400(staff, sandbox):
+    iid = sandbox.iid("full")
+    for cursor in ("\u00b9\u00b2", "\u0661\u0662", "25\u00b2"):
+        resp = staff.get(f"/api/v1/integrations/{iid}/applications", params={"cursor": cursor})
+        assert resp.status_code == 400 and resp.json()["error"]["code"] == "cursor_invalid"
+        page = staff.get(f"/i/{iid}", params={"cursor": cursor})  # the page says it inline
+        assert page.status_code == 200 and "That page link is not valid" in page.text
+
+
+def _links(client, iid, app):
+    items = client.get(f"/api/v1/integrations/{iid}/applications/{app}/attachments").json()[
+        "attachments"
+    ]
+    return items[0]["download_url"]
+
+
+def _ended(resp):
+    assert resp.status_code == 410, resp.text
+    assert resp.json()["error"]["code"] == "link_session_ended"
+
+
+def test_a_download_link_ends_with_the_staff_session_that_got_it(portal, sandbox):
+    iid = sandbox.iid("full")
+    client = sign_in(portal.url)
+    app = find_application(client, iid)["id"]
+    url = _links(client, iid, app)
+    other = sign_in(portal.url)  # another session of the same account keeps its links
+    kept = _links(other, iid, app)
+    assert requests.get(portal.url + url, timeout=10).status_code == 200
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/").text).group(1)
+    out = client.http.post(
+        client.url("/signout"), data={"csrf_token": token}, timeout=10, allow_redirects=False
+    )
+    assert out.status_code == 302
+    _ended(requests.get(portal.url + url, timeout=10))
+    assert requests.get(portal.url + kept, timeout=10).status_code == 200
+
+
+def test_a_download_link_ends_with_the_embed_session_that_got_it(portal, staff, sandbox):
+    iid = sandbox.iid("full")
+    app = find_application(staff, iid)["id"]
+    client = embed_client(portal.url, "acme", iid, user="linkie")
+    url = _links(client, iid, app)
+    assert requests.get(portal.url + url, timeout=10).status_code == 200
+    assert client.post("/api/v1/embed/session/revoke").status_code == 200
+    _ended(requests.get(portal.url + url, timeout=10))
+
+
+def test_an_embed_link_ends_when_the_embed_session_expires(sandbox):
+    clock = Clock()
+    short = ServerThread(
+        create_app(portal_config(sandbox, CLOCK=clock, EMBED_SESSION_TTL=60))
+    ).start()
+    try:
+        iid = sandbox.iid("full")
+        staff = sign_in(short.url)
+        app = find_application(staff, iid)["id"]
+        client = embed_client(short.url, "acme", iid)
+        clock.advance(20)
+        listing = client.get(f"/api/v1/integrations/{iid}/applications/{app}/attachments").json()
+        # The page is told the links last as long as the session (it refreshes before that).
+        assert 30 <= listing["download_expires_in"] <= 40
+        url = listing["attachments"][0]["download_url"]
+        assert requests.get(short.url + url, timeout=10).status_code == 200
+        clock.advance(41)  # the session is over; the link's own 300 s are not
+        _ended(requests.get(short.url + url, timeout=10))
+    finally:
+        short.stop()
+
+
+def test_a_junk_bearer_does_not_skip_the_csrf_check(portal):
+    client = sign_in(portal.url)
+    resp = client.http.post(
+        client.url("/signout"),
+        headers={"Authorization": "Bearer junk", "Accept": "application/json"},
+        timeout=10,
+        allow_redirects=False,
+    )
+    assert resp.status_code == 401 and resp.json()["error"]["code"] == "session_invalid"
+    assert client.get("/api/v1/me").status_code == 200  # still signed in
+
+
+def test_a_routing_redirect_never_names_the_clients_host(portal):
+    for path, to in (("/i//x", "/i/x"), ("//i//x?q=1", "/i/x?q=1")):
+        resp = requests.get(
+            portal.url + path, headers={"Host": "evil.example"}, timeout=10, allow_redirects=False
+        )
+        assert (resp.status_code, resp.headers.get("Location")) == (308, to)
+
+
+def test_trusted_hosts_refuse_another_host(sandbox):
+    app = create_app(portal_config(sandbox, TRUSTED_HOSTS="portal.example, localhost"))
+    client = app.test_client()
+    assert client.get("/healthz", base_url="http://portal.example").status_code == 200
+    for path in ("/healthz", "/", "/i//x"):
+        resp = client.get(path, base_url="http://evil.example")
+        assert resp.status_code == 400 and resp.json["error"]["code"] == "host_not_served"

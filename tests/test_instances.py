@@ -177,6 +177,30 @@ def test_an_embed_sign_out_on_one_instance_holds_on_the_other(two_instances, san
     assert dave.get("/api/v1/me").json()["error"]["code"] == "session_revoked"
 
 
+def test_a_download_link_ends_with_its_session_on_every_instance(two_instances, sandbox):
+    url_a, url_b = two_instances
+    iid = sandbox.iid("full")
+    staff = sign_in(url_a)
+    app = staff.get(f"/api/v1/integrations/{iid}/applications").json()["applications"][0]["id"]
+    listing = f"/api/v1/integrations/{iid}/applications/{app}/attachments"
+    link = staff.get(listing).json()["attachments"][0]["download_url"]
+    embed = embed_client(url_a, "acme", iid, user="erin")
+    embed_link = embed.get(listing).json()["attachments"][0]["download_url"]
+    assert requests.get(url_b + link, timeout=10).status_code == 200
+    assert requests.get(url_b + embed_link, timeout=10).status_code == 200
+    token = re.search(r'name="csrf_token" value="([^"]+)"', staff.get("/").text).group(1)
+    assert (
+        staff.http.post(
+            f"{url_a}/signout", data={"csrf_token": token}, timeout=10, allow_redirects=False
+        ).status_code
+        == 302
+    )
+    assert embed.post("/api/v1/embed/session/revoke").status_code == 200
+    for url in (link, embed_link, link, embed_link):  # whichever worker of B answers
+        resp = requests.get(url_b + url, timeout=10)
+        assert resp.status_code == 410 and resp.json()["error"]["code"] == "link_session_ended"
+
+
 def test_failed_sign_ins_count_across_instances(two_instances):
     url_a, url_b = two_instances
     email = "cs@example.com"

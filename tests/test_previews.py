@@ -26,6 +26,7 @@ from conftest import (
     ServerThread,
     embed_client,
     find_application,
+    link_holder,
     portal_config,
     sign_in,
 )
@@ -279,10 +280,11 @@ def test_a_link_made_for_another_tenant_is_refused(portal, sandbox):
     app = find_application(acme, iid, job="Backend Engineer")
     item = next(a for a in listed_all(acme, iid, app["id"]) if a["preview_url"])
     assert requests.get(portal.url + item["preview_url"], timeout=10).status_code == 200
+    held = link_holder(portal.httpd.app, acme)  # a live session: only the tenant is wrong
     with portal.httpd.app.test_request_context():
-        globex = previews.preview_token(iid, app["candidate_id"], item["id"], None, "globex")
-        gone = previews.preview_token(iid, app["candidate_id"], item["id"], None, "initech")
-        staff_link = previews.preview_token(iid, app["candidate_id"], item["id"], None, None)
+        globex = previews.preview_token(iid, app["candidate_id"], item["id"], None, "globex", held)
+        gone = previews.preview_token(iid, app["candidate_id"], item["id"], None, "initech", held)
+        staff_link = previews.preview_token(iid, app["candidate_id"], item["id"], None, None, held)
     for token in (globex, gone):
         resp = requests.get(f"{portal.url}/preview/{token}/thumb.png", headers=JSON, timeout=10)
         assert resp.status_code == 404 and resp.json()["error"]["code"] == "not_found"
@@ -303,8 +305,11 @@ def test_a_locked_session_previews_no_file_of_the_candidates_other_applications(
     cv = next(
         a for a in listed_all(staff, iid, backend["id"]) if a["name"] == "Ada Lovelace CV.pdf"
     )
+    held = link_holder(portal.httpd.app, locked)
     with portal.httpd.app.test_request_context():
-        link = previews.preview_token(iid, backend["candidate_id"], cv["id"], scientist, "acme")
+        link = previews.preview_token(
+            iid, backend["candidate_id"], cv["id"], scientist, "acme", held
+        )
     for path in (f"/preview/{link}/thumb.png", f"/preview/{link}", f"/preview/{link}/page/1.png"):
         resp = requests.get(portal.url + path, headers=JSON, timeout=10)
         assert resp.status_code == 404 and resp.json()["error"]["code"] == "not_found", path
@@ -563,3 +568,15 @@ def test_under_gunicorn_a_bomb_holds_no_worker_and_tokens_stay_out_of_the_log(sa
     for item in (bad_item, good_item):
         assert item["preview_url"].split("/")[2] not in log
     assert log.count("Booting worker") == 2 and "WORKER TIMEOUT" not in log, log[-2000:]
+
+
+def test_a_preview_link_ends_with_the_session_that_got_it(portal, staff, sandbox):
+    iid = sandbox.iid("full")
+    app = find_application(staff, iid, job="Backend Engineer")["id"]
+    client = embed_client(portal.url, "acme", iid, user="previewer")
+    item = next(a for a in listed_all(client, iid, app) if a["preview_url"])
+    assert requests.get(portal.url + item["preview_url"], timeout=10).status_code == 200
+    assert client.post("/api/v1/embed/session/revoke").status_code == 200
+    for url in (item["preview_url"], item["preview_page_url"]):
+        resp = requests.get(portal.url + url, headers=JSON, timeout=10)
+        assert resp.status_code == 410 and resp.json()["error"]["code"] == "link_session_ended"

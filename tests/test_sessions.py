@@ -713,3 +713,47 @@ def test_a_setting_that_would_break_the_throttles_or_sessions_refuses_to_start(
     with pytest.raises(RuntimeError, match="The portal cannot start") as refused:
         create_app(portal_config(sandbox, **{key: value}))
     assert says in str(refused.value)
+
+
+# -- red team, round 2: the sign-in form reads the form body only ------------------------------
+
+
+def test_a_password_sent_as_a_file_part_is_a_clear_400(portal):
+    client = Client(portal.url)
+    token = _form_token(client)
+    resp = client.http.post(
+        client.url("/signin"),
+        data={"csrf_token": token, "email": STAFF_EMAIL},
+        files={"password": ("p.txt", STAFF_PASSWORD.encode())},
+        timeout=10,
+        allow_redirects=False,
+    )
+    assert resp.status_code == 400, resp.status_code
+    assert "Enter your e-mail address and your password." in resp.text
+
+
+def test_a_json_sign_in_is_not_a_second_path_past_the_account_throttle(fresh):
+    for i in range(5):
+        resp = _try_sign_in(_client(fresh.url, f"127.0.9.{i + 1}"), "other@example.com", "wrong")
+        assert resp.status_code == 401
+    for i in range(3):  # the account is locked: a JSON body checks no password either
+        client = _client(fresh.url, f"127.0.9.{i + 100}")
+        token = _form_token(client)
+        resp = client.http.post(
+            client.url("/signin"),
+            json={"csrf_token": token, "email": "other@example.com", "password": f"wrong{i}"},
+            timeout=10,
+            allow_redirects=False,
+        )
+        assert resp.status_code in (400, 429), resp.status_code
+    # And a JSON body never signs anyone in, even with the right password.
+    client = _client(fresh.url, "127.0.9.200")
+    token = _form_token(client)
+    resp = client.http.post(
+        client.url("/signin"),
+        json={"csrf_token": token, "email": STAFF_EMAIL, "password": STAFF_PASSWORD},
+        timeout=10,
+        allow_redirects=False,
+    )
+    assert resp.status_code == 400 and "nothing was checked" in resp.text  # no form: no CSRF token
+    assert client.get("/api/v1/me").status_code == 401

@@ -37,6 +37,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from portal import tokens
 from portal.errors import PortalError
 from portal.names import display_name
+from portal.numbers import parse_count
 
 log = logging.getLogger(__name__)
 
@@ -105,28 +106,39 @@ def preview_token(
     attachment_id: str,
     application_lock: str | None,
     tenant: str | None,
+    holder: list[Any],
 ) -> str:
     """A short-lived signed grant to see previews of one attachment (as long as a download's).
 
     `application_lock` as for a download link (a locked session's link previews only that
     application's files and the profile's); `tenant`: the partner whose session asked (None for
-    staff), so the link stops working the moment that tenant may no longer use the integration.
+    staff), so the link stops working the moment that tenant may no longer use the integration;
+    `holder`: the session it was made for (`access.link_holder`), so it ends with that session.
     """
     expires = tokens.now() + float(current_app.config["DOWNLOAD_URL_TTL"])
     return _serializer().dumps(
-        [integration_id, candidate_id, attachment_id, application_lock, tenant or "", expires]
+        [
+            integration_id,
+            candidate_id,
+            attachment_id,
+            application_lock,
+            tenant or "",
+            holder,
+            expires,
+        ]
     )
 
 
-def read_preview_token(token: str) -> tuple[str, str, str, str | None]:
-    """The (integration, candidate, attachment, application lock) a link grants; 404/410 else."""
+def read_preview_token(token: str) -> tuple[str, str, str, str | None, Any]:
+    """The (integration, candidate, attachment, application lock, holder) a link grants;
+    404/410 else. The holder is checked by the views (`access.check_link_holder`)."""
     cfg = current_app.config
     expired = PortalError(
         410, "link_expired", _l("This preview link has expired. Reload the list and try again.")
     )
     invalid = PortalError(404, "not_found", _l("This preview link is not valid."))
     try:
-        iid, cid, aid, lock, tenant, expires = _serializer().loads(
+        iid, cid, aid, lock, tenant, holder, expires = _serializer().loads(
             token, max_age=cfg["DOWNLOAD_URL_TTL"] + 60
         )
     except SignatureExpired:
@@ -141,7 +153,7 @@ def read_preview_token(token: str) -> tuple[str, str, str, str | None]:
         raise expired
     if iid not in cfg["INTEGRATIONS"] or not _tenant_may_use(tenant, iid):
         raise invalid
-    return iid, cid, aid, lock
+    return iid, cid, aid, lock, holder
 
 
 def _tenant_may_use(tenant: str, integration_id: str) -> bool:
@@ -305,8 +317,8 @@ _STATE_LOCK = threading.Lock()
 
 def _read_capped(upstream: Any, limit: int) -> bytes:
     """The upstream body, or NoPreview past `limit` bytes (we stop reading there)."""
-    declared = upstream.headers.get("Content-Length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    declared = parse_count(upstream.headers.get("Content-Length"))
+    if declared is not None and declared > limit:
         raise NoPreview("too large")
     chunks, total = [], 0
     for chunk in upstream.iter_content(chunk_size=256 * 1024):
