@@ -40,8 +40,10 @@ DEFAULTS: dict[str, Any] = {
     "STAFF_IDLE_TIMEOUT": 30 * 60,
     "STAFF_ABSOLUTE_TIMEOUT": 9 * 3600,
     # Throttles (Flask-Limiter notation), counted in the shared store across every worker.
-    # Failed sign-ins, per account and per client address: then 429 with Retry-After.
+    # Failed sign-ins per account, and per client address (an office's NAT shares one): then
+    # 429 with Retry-After.
     "SIGNIN_FAILURE_LIMIT": "5 per minute",
+    "SIGNIN_ADDRESS_LIMIT": "20 per minute",
     # Embed exchanges per partner (tokens its secret signed; unsigned ones per address).
     "EMBED_EXCHANGE_LIMIT": "300 per minute",
     # JSON API calls per session (staff cookie or embed bearer).
@@ -127,7 +129,12 @@ def _check(app: Flask) -> None:
         secrets = partner.get("secrets") or []
         if not 1 <= len(secrets) <= 2 or any(len(s) < 32 for s in secrets):
             problems.append(f"partner {pid!r} needs one or two signing secrets of 32+ characters")
-    for name in ("SIGNIN_FAILURE_LIMIT", "EMBED_EXCHANGE_LIMIT", "API_LIMIT"):
+    for name in (
+        "SIGNIN_FAILURE_LIMIT",
+        "SIGNIN_ADDRESS_LIMIT",
+        "EMBED_EXCHANGE_LIMIT",
+        "API_LIMIT",
+    ):
         try:
             parse_many(str(c[name]))
         except ValueError:

@@ -185,9 +185,12 @@ def init_app(app: Flask) -> None:
     views: Any = app.view_functions  # Flask-Limiter's decorator types do not fit Flask's
     cfg = app.config
     signin = views["auth.signin"]
-    for key in (_account, _address):
+    # Per account: a few guesses. Per address: more, since an office behind one NAT shares it
+    # and every attempt is charged before its password is checked (a morning's burst of
+    # colleagues signing in at once must fit); it still stops spraying guesses at many accounts.
+    for key, limit in ((_account, "SIGNIN_FAILURE_LIMIT"), (_address, "SIGNIN_ADDRESS_LIMIT")):
         signin = limiter.limit(
-            cfg["SIGNIN_FAILURE_LIMIT"],
+            cfg[limit],
             key_func=key,
             methods=["POST"],
             on_breach=_too_many,

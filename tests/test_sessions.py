@@ -257,9 +257,46 @@ def test_failed_sign_ins_are_throttled_per_account(fresh):
     )
 
 
+def test_an_office_behind_one_address_signs_in_at_once(sandbox):
+    """Twelve colleagues behind one NAT sign in at the same moment with the right passwords:
+    every attempt is charged before its password is checked, so the address's budget must hold
+    a morning's burst (it refused 7 of 12 when it was the account's 5)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from werkzeug.security import generate_password_hash
+
+    people = [f"recruiter{i}@example.com" for i in range(12)]
+    accounts = {p: generate_password_hash("pw-" + p) for p in people}  # scrypt: checks overlap
+    office = ServerThread(create_app(portal_config(sandbox, STAFF_ACCOUNTS=accounts))).start()
+    try:
+        clients = [_client(office.url, "127.0.0.7") for _ in people]
+        tokens = [_form_token(c) for c in clients]
+
+        def attempt(i: int) -> int:
+            return (
+                clients[i]
+                .http.post(
+                    clients[i].url("/signin"),
+                    data={
+                        "csrf_token": tokens[i],
+                        "email": people[i],
+                        "password": "pw-" + people[i],
+                    },
+                    timeout=30,
+                    allow_redirects=False,
+                )
+                .status_code
+            )
+
+        with ThreadPoolExecutor(12) as pool:
+            assert list(pool.map(attempt, range(12))) == [302] * 12
+    finally:
+        office.stop()
+
+
 def test_failed_sign_ins_are_throttled_per_address(fresh):
     attacker = "127.0.0.5"
-    for i in range(5):
+    for i in range(20):
         resp = _try_sign_in(_client(fresh.url, attacker), f"guess{i}@example.com", "wrong")
         assert resp.status_code == 401
     _assert_throttled(_try_sign_in(_client(fresh.url, attacker), STAFF_EMAIL, STAFF_PASSWORD))
@@ -528,7 +565,7 @@ def test_bad_json_on_the_exchange_is_a_clear_400(portal, body, status, code):
 
 
 def test_a_forged_forwarded_for_does_not_pick_the_throttle_bucket(fresh):
-    for i in range(5):
+    for i in range(20):
         resp = _try_sign_in_from(fresh.url, f"10.0.0.{i}", f"guess{i}@example.com")
         assert resp.status_code == 401
     _assert_throttled(_try_sign_in_from(fresh.url, "10.0.0.99", STAFF_EMAIL, STAFF_PASSWORD))
@@ -537,7 +574,7 @@ def test_a_forged_forwarded_for_does_not_pick_the_throttle_bucket(fresh):
 def test_behind_our_proxy_the_forwarded_client_is_counted(sandbox):
     server = ServerThread(create_app(portal_config(sandbox, PROXY_HOPS=1))).start()
     try:
-        for i in range(5):
+        for i in range(20):
             resp = _try_sign_in_from(server.url, "203.0.113.7", f"guess{i}@example.com")
             assert resp.status_code == 401
         _assert_throttled(_try_sign_in_from(server.url, "203.0.113.7", STAFF_EMAIL, STAFF_PASSWORD))
