@@ -207,8 +207,13 @@ def portal_config(sandbox: Sandbox, **overrides: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def portal(sandbox: Sandbox) -> Iterator[ServerThread]:
-    """The portal, served over HTTP on loopback, in front of the sandbox."""
-    server = ServerThread(create_app(portal_config(sandbox))).start()
+    """The portal, served over HTTP on loopback, in front of the sandbox.
+
+    Every test signs in here from 127.0.0.1, many of them as the same staff account, and some
+    try wrong passwords on purpose: one test's failures must not lock the next one out. The
+    throttle tests run portals of their own with the shipped limits (test_sessions' `fresh`)."""
+    roomy = {"SIGNIN_FAILURE_LIMIT": "1000 per minute", "SIGNIN_ADDRESS_LIMIT": "1000 per minute"}
+    server = ServerThread(create_app(portal_config(sandbox, **roomy))).start()
     yield server
     server.stop()
 

@@ -756,9 +756,8 @@ def test_download_hosts(host, allowed):
     assert client._allowed_host(host) is allowed
 
 
-def test_a_rate_limit_that_says_when_is_waited_out_until_the_deadline(sandbox):
-    """Kombo's rate limit (not a failure) with Retry-After: the read waits as told for as long
-    as its deadline allows, not just `attempts` times (a red team saw users get 429 after 4)."""
+def _clocked_client(sandbox, read_deadline: float) -> tuple[KomboClient, list[float]]:
+    """A client whose sleeps only move a clock of its own (no real waiting)."""
     now = [0.0]
 
     def sleep(seconds):
@@ -767,10 +766,17 @@ def test_a_rate_limit_that_says_when_is_waited_out_until_the_deadline(sandbox):
     client = KomboClient(
         SANDBOX_KEY,
         base_url=sandbox.base_url,
-        timeouts=Timeouts(read_deadline=30, attempts=4, max_retry_after=5),
+        timeouts=Timeouts(read_deadline=read_deadline, attempts=4, max_retry_after=5),
         sleep=sleep,
         clock=lambda: now[0],
     )
+    return client, now
+
+
+def test_a_rate_limit_that_says_when_is_waited_out_until_the_deadline(sandbox):
+    """Kombo's rate limit (not a failure) with Retry-After: the read waits as told for as long
+    as its deadline allows, not just `attempts` times (a red team saw users get 429 after 4)."""
+    client, now = _clocked_client(sandbox, read_deadline=30)
     sandbox.fault(
         "list_jobs", count=6, status=429, code="PLATFORM.RATE_LIMIT_EXCEEDED", retry_after="2"
     )
@@ -779,18 +785,7 @@ def test_a_rate_limit_that_says_when_is_waited_out_until_the_deadline(sandbox):
 
 
 def test_a_rate_limit_past_the_deadline_still_ends_with_the_rate_limit(sandbox):
-    now = [0.0]
-
-    def sleep(seconds):
-        now[0] += seconds
-
-    client = KomboClient(
-        SANDBOX_KEY,
-        base_url=sandbox.base_url,
-        timeouts=Timeouts(read_deadline=5, attempts=4, max_retry_after=5),
-        sleep=sleep,
-        clock=lambda: now[0],
-    )
+    client, now = _clocked_client(sandbox, read_deadline=5)
     sandbox.fault(
         "list_jobs", count=10, status=429, code="PLATFORM.RATE_LIMIT_EXCEEDED", retry_after="2"
     )
