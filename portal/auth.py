@@ -40,6 +40,8 @@ def signin() -> Any:
     target = _safe_next(request.args.get("next"))
     principal = access.shown_principal()
     if principal is not None and principal.is_staff:
+        if request.method == "POST":
+            throttle.refund()  # already signed in (a second tab): no password was checked
         return redirect(target)
     form = SignInForm()
     if request.method != "POST":

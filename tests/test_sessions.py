@@ -154,6 +154,23 @@ def test_signed_in_staff_visiting_signin_go_home(staff):
     assert resp.status_code == 302 and resp.headers["Location"] == "/"
 
 
+def test_a_sign_in_sent_from_a_signed_in_tab_costs_no_attempt(fresh):
+    """A second tab posts the sign-in form after the first signed in: it goes home, and no
+    password was checked, so it must not count toward the throttle (it used to: six such
+    posts, and the right password was refused)."""
+    client = sign_in(fresh.url)
+    for _ in range(6):
+        token = _form_token(Client(fresh.url))
+        resp = client.http.post(
+            client.url("/signin"),
+            data={"csrf_token": token, "email": STAFF_EMAIL, "password": "anything"},
+            timeout=10,
+            allow_redirects=False,
+        )
+        assert resp.status_code == 302
+    assert _try_sign_in(Client(fresh.url), STAFF_EMAIL, STAFF_PASSWORD).status_code == 302
+
+
 # -- the sign-in form says what to do -----------------------------------------------------
 
 
