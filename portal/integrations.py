@@ -223,6 +223,8 @@ def _types(restrictions: dict[str, Any] | None) -> list[dict[str, Any]]:
             {
                 "type": type_,
                 "label": TYPE_LABELS[type_],
+                # The plural the page's sentences use ("up to 10 MB for CVs"): one home, here.
+                "noun": str(filetype.SLOT_NOUNS[type_][1]),
                 "supported": supported,
                 "formats": formats,
                 "max_bytes": filetype.max_size_for(type_, restrictions, max_upload),

@@ -66,7 +66,7 @@ PICKER_EXTRA = {TXT: (".md", ".markdown"), JPEG: (".jpeg",)}
 SLOT_NOUNS = {
     "CV": (_l("a CV"), _l("CVs")),
     "COVER_LETTER": (_l("a cover letter"), _l("cover letters")),
-    "OTHER": (_l("an attachment"), _l("attachments")),
+    "OTHER": (_l("an attachment"), _l("other files")),
 }
 
 # Other spellings of our types seen from libmagic versions and in ATS lists.

@@ -70,7 +70,7 @@ export function preSendState(verdict, { onCandidate = null, confirmed = false } 
 }
 
 /** The plural noun for a type in a sentence ("CVs"): the server's when it sends one (`noun`). */
-export const nounFor = (spec) => spec.noun || S.nouns[spec.type] || S.nounFor(spec.label);
+export const nounFor = (spec) => spec.noun || S.nounFor(spec.label); // spec.noun: the server's word
 
 /** The extensions and MIME types the file chooser should offer. */
 export function acceptList(types) {

@@ -86,7 +86,6 @@ export const S = {
   dismiss: _("Dismiss"),
   chooseAnother: _("Choose another file"),
   uploadAnyway: _("Upload anyway"),
-  nouns: { CV: _("CVs"), COVER_LETTER: _("cover letters"), OTHER: _("other files") },
   nounFor: (label) => _("{label} files", { label }),
   folderSkipped: (n) =>
     ngettext("{n} folder was skipped: drop the files inside instead.", "{n} folders were skipped: drop the files inside instead.", n),

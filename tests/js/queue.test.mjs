@@ -4,8 +4,8 @@ import { test } from "node:test";
 
 import { acceptList, checkFile, controlsFor, inQueue, isBusy, newKey, preSendState, sendingProgress, toStart } from "../../static/portal/queue.js";
 
-const CV = { type: "CV", label: "CV", supported: true, max_bytes: 1024 * 1024, formats: [{ label: "PDF", extensions: [".pdf"], mime: "application/pdf" }, { label: "Word (.docx)", extensions: ["docx"] }] };
-const OTHER = { type: "OTHER", label: "Other", supported: false, formats: [] };
+const CV = { type: "CV", label: "CV", noun: "CVs", supported: true, max_bytes: 1024 * 1024, formats: [{ label: "PDF", extensions: [".pdf"], mime: "application/pdf" }, { label: "Word (.docx)", extensions: ["docx"] }] };
+const OTHER = { type: "OTHER", label: "Other", noun: "other files", supported: false, formats: [] };
 const item = (state, name = "a.pdf", size = 10) => ({ state, file: { name, size } });
 
 test("at most two files are in flight, the oldest queued start first", () => {
@@ -55,7 +55,7 @@ test("refused types and published size limits block; other doubts are hints", ()
   assert.match(checkFile({ name: "a.txt", size: 5 }, CV, { tool: "Greenhouse" }).warn, /takes PDF, Word \(\.docx\) for CVs/);
   assert.equal(checkFile({ name: "a.pdf", size: 5 }, CV, { tool: "Greenhouse", duplicate: true }).warn, "This file is already in the list.");
   assert.deepEqual(checkFile({ name: "A.PDF", size: 5 }, CV, { tool: "Greenhouse" }), {});
-  // The server's noun, when it sends one, wins over ours.
+  // The sentence takes the server's noun (one home: integrations._types).
   assert.match(checkFile({ name: "a.pdf", size: 2e6 }, { ...CV, noun: "résumés" }, { tool: "G" }).block, /for résumés\.$/);
 });
 
