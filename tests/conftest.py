@@ -218,6 +218,22 @@ def portal(sandbox: Sandbox) -> Iterator[ServerThread]:
     server.stop()
 
 
+@pytest.fixture
+def own_portal(sandbox: Sandbox) -> Iterator[Any]:
+    """Start portals of their own (their caches, breakers and throttles start empty), each
+    `own_portal(**config_overrides)`; all are stopped after the test."""
+    servers: list[ServerThread] = []
+
+    def start(**overrides: Any) -> ServerThread:
+        server = ServerThread(create_app(portal_config(sandbox, **overrides))).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
 @pytest.fixture(autouse=True)
 def _no_leftover_faults(request: pytest.FixtureRequest) -> Iterator[None]:
     yield

@@ -27,6 +27,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def gunicorn_workers(master: int) -> list[int]:
+    """The gunicorn master's worker processes (its children), from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == master:
+                found.append(int(entry.name))
+    return found
+
+
 def gunicorn_env(config: dict) -> dict[str, str]:
     """The portal's configuration as PORTAL_* variables (JSON where not a plain string)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTAL_", "KOMBO_"))}

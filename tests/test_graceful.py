@@ -8,13 +8,12 @@ import os
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
 import samples
 from conftest import embed_client, record
-from support import start_gunicorn
+from support import gunicorn_workers, start_gunicorn
 
 
 @pytest.mark.timeout(180)
@@ -72,20 +71,6 @@ def test_access_log_has_no_download_tokens_or_search_terms(sandbox, tmp_path):
     assert token not in log and "lovelace" not in log
 
 
-def _workers(master: int) -> list[int]:
-    """The gunicorn master's worker processes (its children), from /proc."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == master:
-                found.append(int(entry.name))
-    return found
-
-
 def _wait_healthy(url: str) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -119,7 +104,7 @@ def test_a_retry_after_a_worker_was_killed_mid_upload_stores_it_once(sandbox, tm
                 client.upload, iid, aid, content, "cv.pdf", headers={"Idempotency-Key": key}
             )
             sandbox.wait_faults_taken("add_application_attachment")  # the file is in flight
-            (worker,) = _workers(proc.pid)
+            (worker,) = gunicorn_workers(proc.pid)
             os.kill(worker, signal.SIGKILL)
             with pytest.raises(requests.ConnectionError):
                 first.result()

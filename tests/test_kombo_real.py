@@ -17,21 +17,6 @@ from portal.sandbox import SandboxServer
 
 
 @pytest.fixture
-def own_portal(sandbox):
-    """A portal of its own (its caches and breakers start empty), with config overrides."""
-    servers = []
-
-    def start(**overrides):
-        server = ServerThread(create_app(portal_config(sandbox, **overrides))).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
-
-
-@pytest.fixture
 def kombo(sandbox):
     return KomboClient(
         SANDBOX_KEY,

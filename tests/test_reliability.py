@@ -18,15 +18,11 @@ import requests
 import samples
 from conftest import (
     SANDBOX_KEY,
-    ServerThread,
     embed_client,
     find_application,
-    portal_config,
     record,
     sign_in,
 )
-
-from portal import create_app
 
 SUCCESS = 201
 
@@ -397,20 +393,6 @@ def test_load_with_random_faults_keeps_the_books():
 
 
 # -- limits and the breaker, each on a portal of its own (their state is per app) ------------
-
-
-@pytest.fixture
-def own_portal(sandbox):
-    servers = []
-
-    def start(**overrides):
-        server = ServerThread(create_app(portal_config(sandbox, **overrides))).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
 
 
 def test_the_breaker_stops_hammering_a_failing_ats_and_says_so(own_portal, sandbox):

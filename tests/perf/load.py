@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 import samples  # noqa: E402
 from conftest import sign_in, spawn_gunicorn  # noqa: E402
-from support import free_port  # noqa: E402
+from support import free_port, gunicorn_workers  # noqa: E402
 from werkzeug.security import generate_password_hash  # noqa: E402
 
 from portal.tokens import mint_embed_token  # noqa: E402
@@ -406,20 +406,6 @@ def user(
                 books.undeserved[-1] += f" ({type(exc).__name__})"
 
 
-def _workers(master: int) -> list[int]:
-    """gunicorn's worker processes (the master's children), from /proc."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == master:
-                found.append(int(entry.name))
-    return found
-
-
 def killer(
     master: int, root: str, iid: str, at: float, stop: threading.Event, books: Books
 ) -> None:
@@ -439,7 +425,7 @@ def killer(
         ):
             break  # an upload is now held by the ATS
         time.sleep(0.05)
-    workers = _workers(master)
+    workers = gunicorn_workers(master)
     if workers:
         with books.lock:
             books.kills.append(time.monotonic())
